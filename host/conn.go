@@ -1,0 +1,233 @@
+package host
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/gorilla/websocket"
+)
+
+// connState is where a connection is in its life.
+type connState uint8
+
+const (
+	stateOpen    connState = iota // sends are queued
+	stateClosing                  // a close started: sends answer ErrClosed
+	stateClosed                   // Close was delivered
+)
+
+// Conn is one client connection. Its reader runs in the HTTP handler
+// goroutine and is the only caller of the Handler for it; its writer
+// goroutine is the only writer of the socket once the handshake is done.
+// Other goroutines only queue frames and start closes, through the methods
+// below, which are safe for concurrent use.
+//
+// Lock order: roomsMu (held across Broker calls), then mu.
+type Conn struct {
+	id   ConnID
+	ep   *Endpoint
+	info connInfo
+
+	ws  *websocket.Conn // reader side; nil until the upgrade
+	raw net.Conn        // the socket; written only by the writer
+
+	wake       chan struct{} // cap 1: the queue or the state changed
+	peerClosed chan struct{} // closed when the peer's close frame arrived
+	readerGone chan struct{} // closed when the reader stopped reading
+	writerDone chan struct{} // closed when the writer returned
+
+	mu          sync.Mutex
+	state       connState
+	queue       []*Frame
+	queuedBytes int // queued plus being written
+	queuedMsgs  int
+	closeFrame  *Frame // written after the queue, once
+	closeTaken  bool
+	closeCode   int
+	closeReason string
+	errKind     ErrorKind // reported with Error before Close; 0 for none
+	errText     string
+	attrs       map[string]string
+	peerClosing bool
+
+	roomsMu sync.Mutex
+	rooms   map[string]struct{}
+}
+
+// connInfo is what the handshake said about a connection. Immutable.
+type connInfo struct {
+	remoteAddr  string
+	path        string
+	query       url.Values
+	header      http.Header
+	subprotocol string
+}
+
+func newConn(id ConnID, ep *Endpoint, info connInfo) *Conn {
+	return &Conn{
+		id:         id,
+		ep:         ep,
+		info:       info,
+		wake:       make(chan struct{}, 1),
+		peerClosed: make(chan struct{}),
+		readerGone: make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}
+}
+
+// ID implements Member.
+func (c *Conn) ID() ConnID { return c.id }
+
+// Deliver implements Member: it queues f unless the connection is closing
+// or its queue would overflow.
+func (c *Conn) Deliver(f *Frame) bool { return c.enqueue(f) == nil }
+
+func (c *Conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue queues f. A queue past its limits closes the connection with 1008
+// and reports KindSlow.
+func (c *Conn) enqueue(f *Frame) error {
+	lim := c.ep.Limits()
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if c.queuedMsgs+1 > lim.SendQueueMessages || c.queuedBytes+f.Len() > lim.SendQueueBytes {
+		c.queuedMsgs -= len(c.queue)
+		for i := range c.queue {
+			c.queuedBytes -= c.queue[i].Len()
+			c.queue[i] = nil
+		}
+		c.queue = c.queue[:0]
+		c.startCloseLocked(ClosePolicy, "send queue overflow", KindSlow,
+			"send queue overflow: the client reads too slowly")
+		c.mu.Unlock()
+		c.signal()
+		return ErrClosed
+	}
+	c.queue = append(c.queue, f)
+	c.queuedMsgs++
+	c.queuedBytes += f.Len()
+	c.mu.Unlock()
+	c.signal()
+	return nil
+}
+
+// startCloseLocked begins the closing handshake from the host's side. It
+// reports false when a close had already started. c.mu must be held.
+func (c *Conn) startCloseLocked(code int, reason string, kind ErrorKind, text string) bool {
+	if c.state != stateOpen {
+		return false
+	}
+	c.state = stateClosing
+	c.closeCode, c.closeReason = code, reason
+	c.errKind, c.errText = kind, text
+	c.closeFrame = newCloseFrame(code, reason)
+	return true
+}
+
+// startClose begins the closing handshake; ErrClosed if one had started.
+func (c *Conn) startClose(code int, reason string, kind ErrorKind, text string) error {
+	c.mu.Lock()
+	ok := c.startCloseLocked(code, reason, kind, text)
+	c.mu.Unlock()
+	if !ok {
+		return ErrClosed
+	}
+	c.signal()
+	return nil
+}
+
+// onPeerClose runs in the reader when the peer's close frame arrived.
+func (c *Conn) onPeerClose(code int, reason string) {
+	c.mu.Lock()
+	c.peerClosing = true
+	if c.state == stateOpen {
+		c.state = stateClosing
+		c.closeCode, c.closeReason = code, reason
+		c.closeFrame = newCloseFrame(code, "") // echo the code (RFC 6455 §5.5.1)
+	}
+	c.mu.Unlock()
+	close(c.peerClosed)
+	c.signal()
+}
+
+func (c *Conn) isOpen() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateOpen
+}
+
+// failLocked marks a connection whose socket failed: nothing more can be
+// sent. A close the host had started keeps its code and kind.
+func (c *Conn) failLocked(text string) {
+	if c.state == stateOpen {
+		c.state = stateClosing
+		c.closeCode = CloseAbnormal
+		c.errKind, c.errText = KindIO, text
+	}
+}
+
+// dropQueued forgets queued frames (when Open rejected the connection).
+func (c *Conn) dropQueued() {
+	c.mu.Lock()
+	clear(c.queue)
+	c.queue = c.queue[:0]
+	c.queuedBytes, c.queuedMsgs = 0, 0
+	c.closeFrame = nil
+	c.mu.Unlock()
+}
+
+// setSocket records the upgraded socket; the reader and writer use it
+// without the lock after this (they start after it).
+func (c *Conn) setSocket(ws *websocket.Conn, raw net.Conn) {
+	c.mu.Lock()
+	c.ws, c.raw = ws, raw
+	c.mu.Unlock()
+}
+
+// dropSocket closes the socket from any goroutine (a shutdown past its
+// deadline): the reader and writer then fail and finish.
+func (c *Conn) dropSocket() {
+	c.mu.Lock()
+	raw := c.raw
+	c.mu.Unlock()
+	if raw != nil {
+		_ = raw.Close()
+	}
+}
+
+// attr returns an attribute set with ConnSet.
+func (c *Conn) attr(key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.attrs[key]
+	return v, ok
+}
+
+func (c *Conn) setAttr(key, val string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if val == "" {
+		delete(c.attrs, key)
+		return
+	}
+	if c.attrs == nil {
+		c.attrs = make(map[string]string)
+	}
+	c.attrs[key] = val
+}
+
+func (c *Conn) clearAttrs() {
+	c.mu.Lock()
+	c.attrs = nil
+	c.mu.Unlock()
+}

@@ -1,0 +1,180 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+)
+
+var errInvalidUTF8 = errors.New("invalid UTF-8 in a text message")
+
+// readLoop is the connection's reader: it runs in the HTTP handler goroutine
+// and hands each whole message to the Handler, in order.
+func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
+	idle := cfg.PingInterval + cfg.PongTimeout
+	extend := func() { _ = c.ws.SetReadDeadline(time.Now().Add(idle)) }
+	extend()
+	c.ws.SetPongHandler(func(string) error { extend(); return nil })
+	c.ws.SetPingHandler(func(data string) error {
+		extend()
+		_ = c.enqueue(newFrame(opPong, []byte(data)))
+		return nil
+	})
+	c.ws.SetCloseHandler(func(code int, text string) error {
+		c.onPeerClose(code, text)
+		return nil
+	})
+
+	var buf []byte
+	for {
+		typ, r, err := c.ws.NextReader()
+		if err != nil {
+			c.finish(ctx, err)
+			return
+		}
+		buf, err = readMessage(r, buf[:0], typ == websocket.TextMessage)
+		if err != nil {
+			if errors.Is(err, errInvalidUTF8) {
+				// Fail fast, then keep reading until the peer's close frame.
+				_ = c.startClose(CloseInvalidData, "invalid UTF-8", KindProtocol, "protocol: "+err.Error())
+				continue
+			}
+			c.finish(ctx, err)
+			return
+		}
+		extend()
+		if !c.isOpen() {
+			continue // closing: messages that race the close are not delivered
+		}
+		c.ep.dispatchMessage(ctx, c, buf, typ == websocket.BinaryMessage)
+		if cap(buf) > 64<<10 {
+			buf = nil // don't pin a large buffer to an idle connection
+		}
+	}
+}
+
+// readMessage reads one message into buf, checking text messages' UTF-8 as
+// each fragment arrives so an invalid one fails before the rest is read.
+func readMessage(r io.Reader, buf []byte, text bool) ([]byte, error) {
+	checked := 0
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if text && n > 0 {
+			ok := false
+			checked, ok = validUTF8Prefix(buf, checked)
+			if !ok {
+				return buf, errInvalidUTF8
+			}
+		}
+		if err == io.EOF {
+			if text && checked != len(buf) {
+				return buf, errInvalidUTF8 // ends inside a sequence
+			}
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// validUTF8Prefix checks b[from:] and returns how far b is whole, valid
+// UTF-8; ok is false when b holds an invalid sequence (an incomplete one at
+// the end may still be completed by the next fragment).
+func validUTF8Prefix(b []byte, from int) (upTo int, ok bool) {
+	if utf8.Valid(b[from:]) {
+		return len(b), true
+	}
+	i := from
+	for i < len(b) {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if !utf8.FullRune(b[i:]) {
+			return i, true
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i, false
+		}
+		i += size
+	}
+	return i, true
+}
+
+// finish runs once the reader stopped: it lets the writer end the closing
+// handshake, closes the socket, reports Error and Close, and forgets c.
+func (c *Conn) finish(ctx context.Context, readErr error) {
+	c.mu.Lock()
+	ioFailure := c.state == stateOpen
+	c.failLocked(readFailure(readErr, c.ep.srv.cfg))
+	c.mu.Unlock()
+	close(c.readerGone)
+	if ioFailure {
+		_ = c.raw.Close() // nothing more can reach the peer
+	}
+	c.waitWriter(c.ep.srv.cfg.WriteTimeout + c.ep.srv.cfg.CloseTimeout)
+
+	c.mu.Lock()
+	c.state = stateClosed
+	code, reason, kind, text := c.closeCode, c.closeReason, c.errKind, c.errText
+	c.mu.Unlock()
+	c.ep.deliverClose(ctx, c, code, reason, kind, text)
+}
+
+// waitWriter waits for the writer goroutine, forcing it out of a stuck write
+// by closing the socket after d.
+func (c *Conn) waitWriter(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.writerDone:
+	case <-t.C:
+		_ = c.raw.Close()
+		<-c.writerDone
+	}
+	_ = c.raw.Close()
+}
+
+func readFailure(err error, cfg Config) string {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Sprintf("read: no data or pong for %s: peer presumed dead", cfg.PingInterval+cfg.PongTimeout)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "read: connection dropped without a close frame"
+	}
+	return "read: " + err.Error()
+}
+
+// interceptConn is the hijacked socket as gorilla/websocket sees it. Once
+// armed, a close frame gorilla writes on a protocol error (bad frame, read
+// limit) is not written but handed to onClose, so the writer sends it after
+// what was already queued. Nothing else is written through it after the
+// handshake: pings, pongs and data go through the writer.
+type interceptConn struct {
+	net.Conn
+	onClose atomic.Pointer[func(code int, reason string)]
+}
+
+func (ic *interceptConn) Write(p []byte) (int, error) {
+	if fn := ic.onClose.Load(); fn != nil {
+		if code, reason, ok := parseCloseFrame(p); ok {
+			(*fn)(code, reason)
+			return len(p), nil
+		}
+	}
+	return ic.Conn.Write(p)
+}

@@ -1,0 +1,336 @@
+package host
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// validName is the ABI's plugin name: [a-z0-9][a-z0-9_-]*.
+var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// ValidName reports whether name may be served at /ws/NAME.
+func ValidName(name string) bool { return len(name) <= 128 && validName.MatchString(name) }
+
+// Server serves WebSocket endpoints at /ws/NAME, the health check at
+// /healthz and Config.Pages elsewhere. Safe for concurrent use.
+//
+// Lock order: Server.mu, then an endpoint's connTable shards.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	ids      idSource
+	upgrader websocket.Upgrader
+	mux      *http.ServeMux
+	ready    atomic.Bool
+
+	mu        sync.RWMutex
+	endpoints map[string]*Endpoint
+	closing   bool
+	conns     sync.WaitGroup // connections being served; Add under mu
+}
+
+// New returns a Server with cfg (zero fields take their defaults).
+func New(cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		endpoints: make(map[string]*Endpoint),
+		mux:       http.NewServeMux(),
+	}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		CheckOrigin:      func(*http.Request) bool { return true }, // checked before Open
+		Error:            func(http.ResponseWriter, *http.Request, int, error) {},
+	}
+	s.mux.HandleFunc("GET /ws/{name}", s.serveWebSocket)
+	s.mux.HandleFunc("/healthz", s.serveHealth)
+	if cfg.Pages != nil {
+		s.mux.Handle("/", cfg.Pages)
+	}
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// SetReady sets what /healthz answers: 200 when ready, 503 before.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		http.Error(w, "starting: plugins not loaded yet", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// Mount serves h at /ws/name with limits l. ErrConfig for a bad name or
+// limits, or a name already mounted.
+func (s *Server) Mount(name string, h Handler, l Limits) (*Endpoint, error) {
+	if !ValidName(name) {
+		return nil, fmt.Errorf("%w: endpoint name %q must match [a-z0-9][a-z0-9_-]*", ErrConfig, name)
+	}
+	ep := &Endpoint{name: name, srv: s, handler: h, log: s.log.With("plugin", name)}
+	if err := ep.SetLimits(l); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil, ErrServerClosed
+	}
+	if _, ok := s.endpoints[name]; ok {
+		return nil, fmt.Errorf("%w: endpoint %q is already mounted", ErrConfig, name)
+	}
+	s.endpoints[name] = ep
+	return ep, nil
+}
+
+// Unmount stops serving name: new connections get 404 and open ones are
+// closed with 1001. It does not wait for them to finish.
+func (s *Server) Unmount(name string) {
+	s.mu.Lock()
+	ep := s.endpoints[name]
+	delete(s.endpoints, name)
+	s.mu.Unlock()
+	if ep != nil {
+		ep.closeAll(CloseGoingAway, "plugin removed")
+	}
+}
+
+// Endpoint returns the endpoint mounted at name, or nil.
+func (s *Server) Endpoint(name string) *Endpoint {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.endpoints[name]
+}
+
+// beginConn looks up the endpoint and counts the connection as served.
+func (s *Server) beginConn(name string) (*Endpoint, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closing {
+		return nil, false
+	}
+	ep := s.endpoints[name]
+	if ep == nil {
+		return nil, false
+	}
+	s.conns.Add(1)
+	return ep, true
+}
+
+func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	ep, ok := s.beginConn(r.PathValue("name"))
+	if !ok {
+		if s.isClosing() {
+			http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		http.Error(w, fmt.Sprintf("no plugin is served at %s", r.URL.Path), http.StatusNotFound)
+		return
+	}
+	defer s.conns.Done()
+	if msg := handshakeProblem(r); msg != "" {
+		http.Error(w, msg, http.StatusBadRequest)
+		return
+	}
+	if !s.originAllowed(r) {
+		http.Error(w, fmt.Sprintf("origin %q is not allowed to connect", r.Header.Get("Origin")), http.StatusForbidden)
+		return
+	}
+	s.serveConn(ep, w, r)
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closing
+}
+
+func (s *Server) originAllowed(r *http.Request) bool {
+	if s.cfg.CheckOrigin != nil {
+		return s.cfg.CheckOrigin(r)
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	_, host, ok := strings.Cut(origin, "://")
+	return ok && strings.EqualFold(host, r.Host)
+}
+
+// handshakeProblem says what makes r not a WebSocket handshake, in words
+// an operator behind a proxy can act on; "" when it is one.
+func handshakeProblem(r *http.Request) string {
+	switch {
+	case !headerHasToken(r.Header, "Upgrade", "websocket"):
+		return "this is a WebSocket endpoint: the request has no 'Upgrade: websocket' header (a plain HTTP request, or a proxy that does not forward Upgrade)"
+	case !headerHasToken(r.Header, "Connection", "upgrade"):
+		return "this is a WebSocket endpoint: the request has no 'Connection: Upgrade' header (a proxy that does not forward Connection?)"
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return "unsupported WebSocket version: need Sec-WebSocket-Version: 13"
+	case r.Header.Get("Sec-WebSocket-Key") == "":
+		return "missing Sec-WebSocket-Key header"
+	}
+	return ""
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Server) selectSubprotocol(r *http.Request) string {
+	for _, offered := range websocket.Subprotocols(r) {
+		for _, ours := range s.cfg.Subprotocols {
+			if offered == ours {
+				return ours
+			}
+		}
+	}
+	return ""
+}
+
+// serveConn runs Open, upgrades, and then reads until the connection ends.
+func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request) {
+	ctx := context.WithoutCancel(r.Context())
+	info := connInfo{
+		remoteAddr:  r.RemoteAddr,
+		path:        r.URL.Path,
+		query:       r.URL.Query(),
+		header:      r.Header,
+		subprotocol: s.selectSubprotocol(r),
+	}
+	c := newConn(s.ids.next(), ep, info)
+	if !ep.conns.add(c) {
+		http.Error(w, fmt.Sprintf("no plugin is served at %s", r.URL.Path), http.StatusNotFound)
+		return
+	}
+	if err := ep.handler.Open(ctx, ep, c.id); err != nil {
+		ep.leaveAll(c)
+		c.clearAttrs()
+		c.dropQueued()
+		ep.conns.remove(c.id)
+		if errors.Is(err, ErrRejected) {
+			http.Error(w, "connection rejected by the plugin", http.StatusForbidden)
+			return
+		}
+		ep.log.Warn("open failed", "conn", c.id, "err", err)
+		http.Error(w, "the plugin failed to open the connection", http.StatusInternalServerError)
+		return
+	}
+
+	var respHeader http.Header
+	if info.subprotocol != "" {
+		respHeader = http.Header{"Sec-Websocket-Protocol": {info.subprotocol}}
+	}
+	hw := &hijackWriter{ResponseWriter: w}
+	ws, err := s.upgrader.Upgrade(hw, r, respHeader)
+	if err != nil {
+		// Open accepted it, so it gets its Close all the same.
+		ep.log.Info("upgrade failed", "conn", c.id, "err", err)
+		if hw.conn != nil {
+			_ = hw.conn.Close()
+		}
+		c.mu.Lock()
+		c.state = stateClosed
+		c.mu.Unlock()
+		ep.deliverClose(ctx, c, CloseAbnormal, "", KindIO, "handshake: "+err.Error())
+		return
+	}
+	c.setSocket(ws, hw.conn.Conn)
+	ws.SetReadLimit(int64(ep.Limits().MaxMessageBytes))
+	onClose := func(code int, reason string) {
+		kind, text := KindProtocol, "protocol: "+reason
+		if code == CloseTooBig {
+			text = fmt.Sprintf("protocol: message over the limit of %d bytes", ep.Limits().MaxMessageBytes)
+		}
+		_ = c.startClose(code, reason, kind, text)
+	}
+	hw.conn.onClose.Store(&onClose)
+	go c.writeLoop(&s.cfg)
+	c.readLoop(ctx, &s.cfg)
+}
+
+// hijackWriter hands gorilla/websocket an interceptConn when it hijacks.
+type hijackWriter struct {
+	http.ResponseWriter
+	conn *interceptConn
+}
+
+func (hw *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(hw.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	hw.conn = &interceptConn{Conn: nc}
+	return hw.conn, brw, nil
+}
+
+// Shutdown closes every connection with 1001, waits until each got its Close
+// (or ctx ends, then drops the rest), and refuses new ones.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	eps := make([]*Endpoint, 0, len(s.endpoints))
+	for _, ep := range s.endpoints {
+		eps = append(eps, ep)
+	}
+	s.mu.Unlock()
+	for _, ep := range eps {
+		ep.closeAll(CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { s.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	for _, ep := range eps {
+		for _, c := range ep.conns.snapshot() {
+			c.dropSocket()
+		}
+	}
+	<-done
+	return fmt.Errorf("shutdown: connections were dropped: %w", ctx.Err())
+}
+
+// Run serves on ln until ctx ends, then shuts down: connections are closed
+// with 1001 and given up to grace to finish.
+func (s *Server) Run(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: s.cfg.HandshakeTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := s.Shutdown(sctx)
+	_ = hs.Shutdown(sctx)
+	<-errc
+	return err
+}
