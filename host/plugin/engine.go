@@ -1,0 +1,174 @@
+package plugin
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/wshost/wshost/host"
+)
+
+// Options configures an Engine. The zero value works.
+type Options struct {
+	// Logger receives the engine's logs. Nil: slog.Default().
+	Logger *slog.Logger
+	// Cache is shared by engines so a module is compiled once; with a
+	// directory (wazero.NewCompilationCacheWithDir) restarts skip compiling
+	// too. Nil: each version compiles on its own.
+	Cache wazero.CompilationCache
+}
+
+// Engine runs one plugin: it implements host.Handler by calling the
+// plugin's exports in the version currently serving. Load swaps in a new
+// version without dropping an event: each event runs entirely in the version
+// it started in. Safe for concurrent use.
+type Engine struct {
+	name  string
+	log   *slog.Logger
+	cache wazero.CompilationCache
+
+	cur      atomic.Pointer[version]
+	loadMu   sync.Mutex // serializes Load and Close
+	versions uint64     // guarded by loadMu
+}
+
+// NewEngine returns an engine for the plugin name with no version loaded.
+func NewEngine(name string, opts Options) *Engine {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Engine{name: name, log: log.With("plugin", name), cache: opts.Cache}
+}
+
+// VersionInfo describes a loaded version.
+type VersionInfo struct {
+	Number   uint64
+	SHA256   string
+	LoadedAt time.Time
+	LoadTime time.Duration
+}
+
+func (v *version) info() VersionInfo {
+	return VersionInfo{Number: v.number, SHA256: hex.EncodeToString(v.sha256[:]), LoadedAt: v.loadedAt, LoadTime: v.loadTime}
+}
+
+// Load compiles, validates and starts wasm with manifest m, then makes it
+// the serving version; the previous one finishes its events in flight and is
+// freed. On error the serving version is untouched.
+func (e *Engine) Load(ctx context.Context, wasm []byte, m Manifest) (VersionInfo, error) {
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	v, err := e.compile(ctx, wasm, m)
+	if err != nil {
+		e.log.Warn("load failed; the last good version keeps serving", "err", err)
+		return VersionInfo{}, err
+	}
+	e.versions++
+	v.number = e.versions
+	if old := e.cur.Swap(v); old != nil {
+		old.retire()
+	}
+	info := v.info()
+	e.log.Info("plugin loaded", "version", info.Number, "sha256", info.SHA256, "load_time", info.LoadTime)
+	return info, nil
+}
+
+// Current describes the serving version; false when none is loaded.
+func (e *Engine) Current() (VersionInfo, bool) {
+	v := e.cur.Load()
+	if v == nil {
+		return VersionInfo{}, false
+	}
+	return v.info(), true
+}
+
+// Unload stops serving; events in flight finish first.
+func (e *Engine) Unload() {
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	if old := e.cur.Swap(nil); old != nil {
+		old.retire()
+	}
+}
+
+// acquire returns the serving version with a reference held, or nil.
+func (e *Engine) acquire() *version {
+	for {
+		v := e.cur.Load()
+		if v == nil || v.acquire() {
+			return v
+		}
+		// v was retired after we loaded it: the pointer has moved on.
+	}
+}
+
+// invoke runs one callback in an instance of the serving version. A missing
+// optional export is a no-op returning def.
+func (e *Engine) invoke(ctx context.Context, ex export, ep *host.Endpoint, id host.ConnID, payload []byte, def uint64, p1, p2 uint64) (uint64, error) {
+	v := e.acquire()
+	if v == nil {
+		return 0, fmt.Errorf("plugin %s: %w", e.name, ErrNotLoaded)
+	}
+	defer v.release()
+	inst, err := v.get(ctx)
+	if err != nil {
+		return 0, faultError{fmt.Errorf("%w: %s: no instance: %w", ErrTrap, ex, err)}
+	}
+	if inst.fns[ex] == nil {
+		v.put(inst, true)
+		return def, nil
+	}
+	res, usable, err := inst.call(ex, ep, id, payload, p1, p2)
+	v.put(inst, usable)
+	if err != nil {
+		return 0, faultError{err}
+	}
+	return res, nil
+}
+
+// Open implements host.Handler: on_open's non-zero result rejects.
+func (e *Engine) Open(ctx context.Context, ep *host.Endpoint, id host.ConnID) error {
+	res, err := e.invoke(ctx, exOpen, ep, id, nil, 0, 0, 0)
+	if err != nil {
+		return err
+	}
+	if int32(res) != 0 {
+		return fmt.Errorf("on_open returned %d: %w", int32(res), host.ErrRejected)
+	}
+	return nil
+}
+
+// Message implements host.Handler.
+func (e *Engine) Message(ctx context.Context, ep *host.Endpoint, id host.ConnID, msg []byte, binary bool) error {
+	res, err := e.invoke(ctx, exMessage, ep, id, msg, 0, uint64(len(msg)), messageFlags(binary))
+	if err != nil {
+		return err
+	}
+	if int32(res) != 0 {
+		return fmt.Errorf("on_message returned %d", int32(res))
+	}
+	return nil
+}
+
+// Error implements host.Handler. A fault in on_error is logged, not reported again.
+func (e *Engine) Error(ctx context.Context, ep *host.Endpoint, id host.ConnID, kind host.ErrorKind, text string) {
+	payload := []byte(text)
+	if _, err := e.invoke(ctx, exError, ep, id, payload, 0, uint64(kind), uint64(len(payload))); err != nil {
+		e.log.Warn("on_error failed", "conn", id, "err", err)
+	}
+}
+
+// Close implements host.Handler. A fault in on_close is logged.
+func (e *Engine) Close(ctx context.Context, ep *host.Endpoint, id host.ConnID, code int, reason string) {
+	payload := []byte(reason)
+	if _, err := e.invoke(ctx, exClose, ep, id, payload, 0, uint64(uint32(int32(code))), uint64(len(payload))); err != nil {
+		e.log.Warn("on_close failed", "conn", id, "err", err)
+	}
+}
