@@ -11,7 +11,8 @@ type connTable struct {
 		mu    sync.RWMutex
 		conns map[ConnID]*Conn
 	}
-	closed bool // guarded by every shard's mu: written with all held
+	closed bool           // guarded by every shard's mu: written with all held
+	live   sync.WaitGroup // one per added connection until it is removed
 }
 
 func (t *connTable) shard(id ConnID) int { return int(uint64(id) % connShards) }
@@ -36,14 +37,19 @@ func (t *connTable) add(c *Conn) bool {
 		sh.conns = make(map[ConnID]*Conn)
 	}
 	sh.conns[c.id] = c
+	t.live.Add(1)
 	return true
 }
 
 func (t *connTable) remove(id ConnID) {
 	sh := &t.shards[t.shard(id)]
 	sh.mu.Lock()
+	_, ok := sh.conns[id]
 	delete(sh.conns, id)
 	sh.mu.Unlock()
+	if ok {
+		t.live.Done()
+	}
 }
 
 // close refuses new connections and returns the live ones.

@@ -100,15 +100,24 @@ func (s *Server) Mount(name string, h Handler, l Limits) (*Endpoint, error) {
 }
 
 // Unmount stops serving name: new connections get 404 and open ones are
-// closed with 1001. It does not wait for them to finish.
-func (s *Server) Unmount(name string) {
+// closed with 1001. The returned channel is closed once every one of them
+// got its Close event (at once when name was not mounted).
+func (s *Server) Unmount(name string) <-chan struct{} {
 	s.mu.Lock()
 	ep := s.endpoints[name]
 	delete(s.endpoints, name)
 	s.mu.Unlock()
-	if ep != nil {
-		ep.closeAll(CloseGoingAway, "plugin removed")
+	drained := make(chan struct{})
+	if ep == nil {
+		close(drained)
+		return drained
 	}
+	ep.closeAll(CloseGoingAway, "plugin removed")
+	go func() {
+		ep.conns.live.Wait()
+		close(drained)
+	}()
+	return drained
 }
 
 // Endpoint returns the endpoint mounted at name, or nil.

@@ -176,4 +176,3 @@ func EventuallyEqual[T comparable](t testing.TB, what string, want T, get func()
 		time.Sleep(5 * time.Millisecond)
 	}
 }
-

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/wshost/wshost/host/abi"
@@ -94,7 +95,7 @@ func (v *version) instantiate(ctx context.Context) (*instance, error) {
 		WithRandSource(rand.Reader).
 		WithStdout(io.Discard).
 		WithStderr(&stderrLog{log: v.engine.log, version: v.number})
-	initCtx, stop := context.WithTimeout(inst.ctx, initTimeout)
+	initCtx, stop := context.WithTimeout(experimental.WithMemoryAllocator(inst.ctx, memoryAllocator()), initTimeout)
 	defer stop()
 	go func() {
 		select {

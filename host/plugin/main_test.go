@@ -49,9 +49,10 @@ type fixture struct {
 func newFixture(t testing.TB, cfg host.Config) *fixture {
 	t.Helper()
 	cfg.Logger = testLogger()
+	var p *plugin.Plugins
+	t.Cleanup(func() { p.Close() }) // registered first, so it runs after the server's shutdown
 	srv := hosttest.NewServer(t, cfg)
-	p := plugin.NewPlugins(srv.Server, plugin.Options{Cache: cache, Logger: cfg.Logger})
-	t.Cleanup(p.Close) // runs after the server's shutdown (cleanups run last-in first-out)
+	p = plugin.NewPlugins(srv.Server, plugin.Options{Cache: cache, Logger: cfg.Logger})
 	return &fixture{Server: srv, plugins: p}
 }
 

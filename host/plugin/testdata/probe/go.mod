@@ -1,0 +1,7 @@
+module github.com/wshost/wshost/host/plugin/testdata/probe
+
+go 1.24
+
+require github.com/wshost/wshost/sdk/go v0.0.0
+
+replace github.com/wshost/wshost/sdk/go => ../../../../sdk/go

@@ -1,0 +1,3 @@
+module github.com/wshost/wshost/sdk/go
+
+go 1.24
