@@ -316,3 +316,13 @@ func (ep *Endpoint) closeAll(code int, reason string) {
 		_ = c.startClose(code, reason, 0, "")
 	}
 }
+
+// ConnIDs returns the ids of the endpoint's live connections, in no order.
+func (ep *Endpoint) ConnIDs() []ConnID {
+	conns := ep.conns.snapshot()
+	ids := make([]ConnID, len(conns))
+	for i, c := range conns {
+		ids[i] = c.id
+	}
+	return ids
+}

@@ -22,6 +22,18 @@ type Options struct {
 	// directory (wazero.NewCompilationCacheWithDir) restarts skip compiling
 	// too. Nil: each version compiles on its own.
 	Cache wazero.CompilationCache
+	// OnLoad, if set, is told of every install, reload, refusal and
+	// removal by Plugins (for metrics and tests). It must not block.
+	OnLoad func(LoadEvent)
+}
+
+// LoadEvent reports what Plugins did with a plugin's files.
+type LoadEvent struct {
+	Name      string
+	Version   VersionInfo // the version serving afterwards (zero if none)
+	Unchanged bool        // the content was what is serving: no reload
+	Removed   bool        // the plugin stopped serving
+	Err       error       // the new content was refused; the last good version serves
 }
 
 // Engine runs one plugin: it implements host.Handler by calling the

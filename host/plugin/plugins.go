@@ -48,7 +48,10 @@ func (p *Plugins) Install(ctx context.Context, name string, wasm, manifest []byt
 	}
 	m, err := ParseManifest(manifest)
 	if err != nil {
-		return fmt.Errorf("plugin %s: %w", name, err)
+		err = fmt.Errorf("plugin %s: %w", name, err)
+		p.log.Warn("manifest refused; the last good version, if any, keeps serving", "err", err)
+		p.report(LoadEvent{Name: name, Err: err})
+		return err
 	}
 	h := sha256.New()
 	h.Write(wasm)
@@ -68,21 +71,43 @@ func (p *Plugins) Install(ctx context.Context, name string, wasm, manifest []byt
 	defer s.mu.Unlock()
 
 	if s.ep != nil && s.hash == hash {
+		p.report(LoadEvent{Name: name, Version: current(s.engine), Unchanged: true})
 		return nil
 	}
+	err = s.install(ctx, p.srv, name, wasm, m, hash)
+	if err != nil {
+		err = fmt.Errorf("plugin %s: %w", name, err)
+	}
+	p.report(LoadEvent{Name: name, Version: current(s.engine), Err: err})
+	return err
+}
+
+// install loads a new version and mounts or updates the endpoint. s.mu held.
+func (s *served) install(ctx context.Context, srv *host.Server, name string, wasm []byte, m Manifest, hash [sha256.Size]byte) error {
 	if _, err := s.engine.Load(ctx, wasm, m); err != nil {
-		return fmt.Errorf("plugin %s: %w", name, err)
+		return err
 	}
 	s.hash = hash
 	if s.ep != nil {
 		return s.ep.SetLimits(m.HostLimits())
 	}
-	ep, err := p.srv.Mount(name, s.engine, m.HostLimits())
+	ep, err := srv.Mount(name, s.engine, m.HostLimits())
 	if err != nil {
-		return fmt.Errorf("plugin %s: %w", name, err)
+		return err
 	}
 	s.ep = ep
 	return nil
+}
+
+func current(e *Engine) VersionInfo {
+	v, _ := e.Current()
+	return v
+}
+
+func (p *Plugins) report(ev LoadEvent) {
+	if p.opts.OnLoad != nil {
+		p.opts.OnLoad(ev)
+	}
 }
 
 // Remove stops serving name: new connections get 404, open ones are closed
@@ -103,6 +128,7 @@ func (p *Plugins) Remove(name string) {
 		s.engine.Unload()
 	}()
 	p.log.Info("plugin removed", "plugin", name)
+	p.report(LoadEvent{Name: name, Removed: true})
 }
 
 // Engine returns the engine of name, or nil.
