@@ -16,7 +16,7 @@ func (nativeEcho) Message(_ context.Context, ep *host.Endpoint, id host.ConnID, 
 	return ep.Send(id, msg, binary)
 }
 func (nativeEcho) Error(context.Context, *host.Endpoint, host.ConnID, host.ErrorKind, string) {}
-func (nativeEcho) Close(context.Context, *host.Endpoint, host.ConnID, int, string)              {}
+func (nativeEcho) Close(context.Context, *host.Endpoint, host.ConnID, int, string)            {}
 
 // benchHandlers serves echo.wasm at /ws/wasm and nativeEcho at /ws/native.
 func benchHandlers(b *testing.B) (*fixture, map[string]host.Handler) {
