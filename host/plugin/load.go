@@ -34,6 +34,7 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, m Manifest) (*version
 	}
 	rcfg := wazero.NewRuntimeConfigCompiler().
 		WithCloseOnContextDone(true).
+		WithDebugInfoEnabled(false).
 		WithMemoryLimitPages(lim.memoryPages)
 	if e.cache != nil {
 		rcfg = rcfg.WithCompilationCache(e.cache)

@@ -1,0 +1,10 @@
+(module
+  (type $e (func (param i32)))
+  (import "env" "etag" (tag $it (type $e)))
+  (import "env" "mem" (memory 1 2 shared))
+  (tag $t (param i32))
+  (global $g i32 (i32.add (i32.const 1) (i32.mul (i32.const 2) (i32.const 3))))
+  (export "t" (tag $t))
+  (func (export "f") (param i32) (result i32)
+    (i32.atomic.rmw.add (i32.const 0) (local.get 0)))
+)

@@ -1,0 +1,235 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/wshost/wshost/internal/cli"
+)
+
+// cacheDir is one compilation cache for the whole run: the chat plugin
+// compiles once, as it would across restarts.
+var cacheDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wshost-cli-test")
+	if err != nil {
+		panic(err)
+	}
+	cacheDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// httpc keeps no idle connections, so none outlives a test.
+var httpc = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
+// syncBuffer is a bytes.Buffer safe for the server and the test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{"missing dir", []string{"--plugins", "/does/not/exist"}, "--plugins: open /does/not/exist"},
+		{"bad level", []string{"--log-level", "loud"}, `--log-level "loud"`},
+		{"stray argument", []string{"serve"}, `unexpected argument "serve"`},
+		{"bad duration", []string{"--ping-interval", "0s"}, "--ping-interval must be positive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := cli.Main(context.Background(), tc.args, &stdout, &stderr); code != 2 {
+				t.Fatalf("exit %d, want 2", code)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Fatalf("stderr %q: want one line containing %q", stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestHelpDocumentsEveryFlag(t *testing.T) {
+	var stdout bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"--help"}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	for _, flag := range []string{"-addr", "-plugins", "-cache-dir", "-log-level", "-log-format", "-shutdown-timeout", "-ping-interval", "-pong-timeout", "-reload-debounce"} {
+		if !strings.Contains(stdout.String(), flag) {
+			t.Errorf("--help does not mention %s", flag)
+		}
+	}
+}
+
+// start runs Main with args until the returned cancel; it returns the base
+// URL once the server prints it.
+func start(t *testing.T, args ...string) (url string, stop func() int, stderr *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	args = append([]string{"--addr", "127.0.0.1:0", "--cache-dir", cacheDir}, args...)
+	go func() { done <- cli.Main(ctx, args, stdout, stderr) }()
+	re := regexp.MustCompile(`http://[0-9.:]+/`)
+	deadline := time.Now().Add(30 * time.Second)
+	for url = re.FindString(stdout.String()); url == ""; url = re.FindString(stdout.String()) {
+		select {
+		case code := <-done:
+			t.Fatalf("wshost exited %d: %s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("wshost printed no URL")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var once sync.Once
+	code := -1
+	stop = func() int {
+		once.Do(func() { cancel(); code = <-done })
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	return url, stop, stderr
+}
+
+func waitHealthy(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := httpc.Get(url + "healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not healthy: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestDefaultChatAndGracefulShutdown: with no flags the embedded chat is
+// served with its page; on shutdown (SIGINT in cmd/wshost) every client
+// gets 1001 and the command exits 0.
+func TestDefaultChatAndGracefulShutdown(t *testing.T) {
+	url, stop, stderr := start(t)
+	waitHealthy(t, url)
+
+	resp, err := httpc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "<html") {
+		t.Fatalf("GET /: %d %.80q", resp.StatusCode, page)
+	}
+
+	ws := "ws" + strings.TrimPrefix(url, "http") + "ws/chat?nick=ann"
+	var clients []*websocket.Conn
+	for range 3 {
+		c, _, err := websocket.DefaultDialer.Dial(ws, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		clients = append(clients, c)
+	}
+	c := clients[0]
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, msg, err := c.ReadMessage(); err != nil || !strings.HasPrefix(string(msg), "* welcome ann!") {
+		t.Fatalf("welcome: %q %v", msg, err)
+	}
+
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d after shutdown: %s", code, stderr.String())
+	}
+	for i, c := range clients {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			_, _, err := c.ReadMessage()
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				if ce.Code != websocket.CloseGoingAway {
+					t.Errorf("client %d: close %d, want 1001", i, ce.Code)
+				}
+				break
+			}
+			if err != nil {
+				t.Fatalf("client %d: %v, want close 1001", i, err)
+			}
+		}
+	}
+}
+
+// TestPluginsDirHotReload: --plugins serves and watches a directory.
+func TestPluginsDirHotReload(t *testing.T) {
+	dir := t.TempDir()
+	chat, err := os.ReadFile("../../plugins/examples/chat.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "talk.wasm"), chat, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url, _, _ := start(t, "--plugins", dir, "--reload-debounce", "20ms")
+	waitHealthy(t, url)
+	ws := "ws" + strings.TrimPrefix(url, "http") + "ws/talk?nick=bo"
+	c, _, err := websocket.DefaultDialer.Dial(ws, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, msg, err := c.ReadMessage(); err != nil || !strings.HasPrefix(string(msg), "* welcome bo!") {
+		t.Fatalf("welcome: %q %v", msg, err)
+	}
+	resp, err := httpc.Get(url + "ws/chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("/ws/chat with --plugins: HTTP %d, want 404", resp.StatusCode)
+	}
+}
