@@ -44,11 +44,13 @@ type MemoryBroker struct {
 	shards [brokerShards]brokerShard
 }
 
+// brokerShard is a part of the room map; mu guards rooms.
 type brokerShard struct {
 	mu    sync.RWMutex
 	rooms map[roomKey]*room
 }
 
+// roomKey names a room within a namespace. A plain value.
 type roomKey struct{ ns, name string }
 
 // room is guarded by mu; publishing holds mu so every member sees one order.

@@ -8,7 +8,7 @@ import (
 )
 
 // Config configures a Server. Its zero value works: every zero field takes
-// the default documented beside it.
+// the default documented beside it. A plain value: New copies it.
 type Config struct {
 	// Logger receives the server's logs. Nil: slog.Default().
 	Logger *slog.Logger
@@ -57,7 +57,7 @@ func (c Config) withDefaults() Config {
 }
 
 // Limits are the per-endpoint limits the host enforces. The zero value of
-// each field takes the ABI v1 default.
+// each field takes the ABI v1 default. A plain value, safe to copy.
 type Limits struct {
 	// MaxMessageBytes bounds one whole message, in and out. Default 1 MiB.
 	MaxMessageBytes int

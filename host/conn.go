@@ -9,7 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// connState is where a connection is in its life.
+// connState is where a connection is in its life; guarded by Conn.mu.
 type connState uint8
 
 const (

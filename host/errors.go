@@ -45,7 +45,7 @@ const (
 	CloseInternalError = 1011
 )
 
-// ErrorKind says why a connection got an Error event (ABI §4).
+// ErrorKind says why a connection got an Error event (ABI §4). A plain value.
 type ErrorKind int32
 
 // The error kinds of ABI v1; the values are the ABI's numbers.

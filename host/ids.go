@@ -5,7 +5,8 @@ import (
 	"sync/atomic"
 )
 
-// ConnID identifies a connection: never 0, never reused by a Server.
+// ConnID identifies a connection: never 0, never reused by a Server. A
+// plain value.
 type ConnID uint64
 
 func (id ConnID) String() string { return strconv.FormatUint(uint64(id), 10) }

@@ -282,6 +282,7 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 }
 
 // hijackWriter hands gorilla/websocket an interceptConn when it hijacks.
+// Owned by the goroutine serving the request.
 type hijackWriter struct {
 	http.ResponseWriter
 	conn *interceptConn

@@ -14,7 +14,8 @@ import (
 	"github.com/wshost/wshost/host"
 )
 
-// Options configures an Engine. The zero value works.
+// Options configures an Engine. The zero value works. A plain value, copied
+// by NewEngine and NewPlugins.
 type Options struct {
 	// Logger receives the engine's logs. Nil: slog.Default().
 	Logger *slog.Logger
@@ -27,7 +28,7 @@ type Options struct {
 	OnLoad func(LoadEvent)
 }
 
-// LoadEvent reports what Plugins did with a plugin's files.
+// LoadEvent reports what Plugins did with a plugin's files. A plain value.
 type LoadEvent struct {
 	Name      string
 	Version   VersionInfo // the version serving afterwards (zero if none)
@@ -59,7 +60,7 @@ func NewEngine(name string, opts Options) *Engine {
 	return &Engine{name: name, log: log.With("plugin", name), cache: opts.Cache}
 }
 
-// VersionInfo describes a loaded version.
+// VersionInfo describes a loaded version. A plain value.
 type VersionInfo struct {
 	Number   uint64
 	SHA256   string

@@ -20,7 +20,7 @@ const (
 	i64 = api.ValueTypeI64
 )
 
-// hostFunc is one function of the wshost import module.
+// hostFunc is one function of the wshost import module. Immutable.
 type hostFunc struct {
 	name    string
 	params  []api.ValueType

@@ -31,6 +31,7 @@ type instance struct {
 	calls   int
 }
 
+// instanceKey is the context key of the running instance.
 type instanceKey struct{}
 
 func instanceFrom(ctx context.Context) *instance {
@@ -81,7 +82,7 @@ func (inst *instance) close() {
 	_ = inst.mod.Close(context.Background())
 }
 
-// export names a callback of ABI v1.
+// export names a callback of ABI v1. A plain value.
 type export uint8
 
 const (

@@ -13,7 +13,8 @@ import (
 )
 
 // Manifest is a plugin's optional NAME.toml: its limits and its [config]
-// table. The zero value means every default of ABI v1 §5.
+// table. The zero value means every default of ABI v1 §5. A plain value;
+// treat Config as read-only once parsed.
 //
 //	instances = 2            # 1: every event handled in turn by one instance
 //	close_on_fault = false   # true: a faulted callback closes its connection (1011)
@@ -37,7 +38,7 @@ type Manifest struct {
 }
 
 // ManifestLimits is the [limits] table of a Manifest; zero fields take the
-// ABI defaults.
+// ABI defaults. A plain value.
 type ManifestLimits struct {
 	MemoryBytes   int           `toml:"memory_bytes"`
 	CallTimeout   time.Duration `toml:"call_timeout"`
@@ -142,6 +143,7 @@ func (m Manifest) HostLimits() host.Limits {
 }
 
 // engineLimits are the limits the engine enforces, defaults applied.
+// Immutable once a version is built.
 type engineLimits struct {
 	instances   int
 	memoryPages uint32

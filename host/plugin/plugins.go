@@ -24,6 +24,7 @@ type Plugins struct {
 }
 
 // served is one plugin name: its engine, endpoint and the content serving.
+// mu guards ep and hash.
 type served struct {
 	engine *Engine
 	mu     sync.Mutex // serializes installs of this name

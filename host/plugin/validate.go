@@ -10,6 +10,7 @@ import (
 	"github.com/wshost/wshost/host/plugin/internal/wasmcheck"
 )
 
+// sig is a function signature of the ABI. Immutable.
 type sig struct{ params, results []wasmcheck.ValType }
 
 var (

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// Config is what the command line says. Parse fills it; Run uses it.
+// Config is what the command line says. Parse fills it; Run uses it. A
+// plain value.
 type Config struct {
 	Addr            string
 	PluginsDir      string // "": serve the embedded chat plugin at /ws/chat
