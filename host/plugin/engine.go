@@ -26,6 +26,11 @@ type Options struct {
 	// OnLoad, if set, is told of every install, reload, refusal and
 	// removal by Plugins (for metrics and tests). It must not block.
 	OnLoad func(LoadEvent)
+
+	// noDeadline compiles without interruption checks: a callback that
+	// loops forever then hangs its goroutine. Only benchmarks set it
+	// (export_test.go), to measure what the deadline costs.
+	noDeadline bool
 }
 
 // LoadEvent reports what Plugins did with a plugin's files. A plain value.
@@ -42,9 +47,10 @@ type LoadEvent struct {
 // version without dropping an event: each event runs entirely in the version
 // it started in. Safe for concurrent use.
 type Engine struct {
-	name  string
-	log   *slog.Logger
-	cache wazero.CompilationCache
+	name       string
+	log        *slog.Logger
+	cache      wazero.CompilationCache
+	noDeadline bool
 
 	cur      atomic.Pointer[version]
 	loadMu   sync.Mutex // serializes Load and Close
@@ -57,7 +63,7 @@ func NewEngine(name string, opts Options) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{name: name, log: log.With("plugin", name), cache: opts.Cache}
+	return &Engine{name: name, log: log.With("plugin", name), cache: opts.Cache, noDeadline: opts.noDeadline}
 }
 
 // VersionInfo describes a loaded version. A plain value.

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
@@ -16,8 +17,13 @@ import (
 	"github.com/wshost/wshost/host/plugin/internal/wasmcheck"
 )
 
-// initTimeout bounds _initialize of a new instance.
-const initTimeout = 10 * time.Second
+const (
+	// initTimeout bounds _initialize of a new instance.
+	initTimeout = 10 * time.Second
+	// compileTimeout bounds compiling one module: function bodies can be
+	// crafted to compile slowly, and a reload must not hang the watcher.
+	compileTimeout = 60 * time.Second
+)
 
 // compile checks, compiles and validates wasm, and starts its first
 // instance: a version ready to serve. Nothing of it is shared with the
@@ -33,7 +39,7 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, m Manifest) (*version
 		return nil, err
 	}
 	rcfg := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(!e.noDeadline).
 		WithDebugInfoEnabled(false).
 		WithMemoryLimitPages(lim.memoryPages)
 	if e.cache != nil {
@@ -50,7 +56,9 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, m Manifest) (*version
 		loadedAt: start,
 	}
 	if err := v.build(ctx, wasm); err != nil {
-		_ = rt.Close(ctx)
+		if !errors.Is(err, errAbandoned) {
+			_ = rt.Close(ctx)
+		}
 		return nil, err
 	}
 	v.loadTime = time.Since(start)
@@ -58,9 +66,9 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, m Manifest) (*version
 }
 
 func (v *version) build(ctx context.Context, wasm []byte) error {
-	compiled, err := v.runtime.CompileModule(ctx, wasm)
+	compiled, err := compileBounded(ctx, v.runtime, wasm)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidModule, err)
+		return err
 	}
 	v.compiled = compiled
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, v.runtime); err != nil {
@@ -121,4 +129,42 @@ func (v *version) instantiate(ctx context.Context) (*instance, error) {
 		inst.fns[ex] = mod.ExportedFunction(ex.String())
 	}
 	return inst, nil
+}
+
+// errAbandoned marks a compile given up on: it finishes in the background,
+// which then closes the runtime.
+var errAbandoned = errors.New("compile abandoned")
+
+// compileBounded compiles wasm, giving up after compileTimeout or when ctx
+// ends. wazero cannot stop a compile midway, so one given up on finishes in
+// the background and then closes rt.
+func compileBounded(ctx context.Context, rt wazero.Runtime, wasm []byte) (wazero.CompiledModule, error) {
+	type result struct {
+		m   wazero.CompiledModule
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, err := rt.CompileModule(ctx, wasm)
+		done <- result{m, err}
+	}()
+	t := time.NewTimer(compileTimeout)
+	defer t.Stop()
+	var err error
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidModule, r.err)
+		}
+		return r.m, nil
+	case <-t.C:
+		err = fmt.Errorf("%w: compiling took longer than %s (%w)", ErrInvalidModule, compileTimeout, errAbandoned)
+	case <-ctx.Done():
+		err = fmt.Errorf("compile: %w (%w)", ctx.Err(), errAbandoned)
+	}
+	go func() {
+		<-done
+		_ = rt.Close(context.Background())
+	}()
+	return nil, err
 }
