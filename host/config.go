@@ -30,7 +30,8 @@ type Config struct {
 	// CheckOrigin decides whether a browser's Origin may connect. Nil: the
 	// Origin header, when present, must match the Host (same origin).
 	CheckOrigin func(r *http.Request) bool
-	// Subprotocols the server speaks, in order of preference. Nil: none.
+	// Subprotocols the server speaks. The first one the client offers that is
+	// in this list is chosen (the client's preference wins). Nil: none.
 	Subprotocols []string
 
 	// Pages serves every path that is not /ws/NAME or /healthz (the chat

@@ -34,6 +34,7 @@ type Conn struct {
 	raw net.Conn        // the socket; written only by the writer
 
 	wake       chan struct{} // cap 1: the queue or the state changed
+	wrote      chan struct{} // cap 1: the writer wrote a batch of queued frames
 	peerClosed chan struct{} // closed when the peer's close frame arrived
 	readerGone chan struct{} // closed when the reader stopped reading
 	writerDone chan struct{} // closed when the writer returned
@@ -52,8 +53,9 @@ type Conn struct {
 	attrs       map[string]string
 	peerClosing bool
 
-	roomsMu sync.Mutex
-	rooms   map[string]struct{}
+	roomsMu   sync.Mutex
+	rooms     map[string]struct{}
+	roomsDone bool // leaveAll ran: no more joins
 }
 
 // connInfo is what the handshake said about a connection. Immutable.
@@ -71,6 +73,7 @@ func newConn(id ConnID, ep *Endpoint, info connInfo) *Conn {
 		ep:         ep,
 		info:       info,
 		wake:       make(chan struct{}, 1),
+		wrote:      make(chan struct{}, 1),
 		peerClosed: make(chan struct{}),
 		readerGone: make(chan struct{}),
 		writerDone: make(chan struct{}),

@@ -33,7 +33,11 @@ func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 	})
 
 	var buf []byte
+	writerStalled := false
 	for {
+		if c.holdWhileQueueHigh(&writerStalled) {
+			extend() // the peer took data meanwhile
+		}
 		typ, r, err := c.ws.NextReader()
 		if err != nil {
 			c.finish(ctx, err)
@@ -56,6 +60,63 @@ func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 		c.ep.dispatchMessage(ctx, c, buf, typ == websocket.BinaryMessage)
 		if cap(buf) > 64<<10 {
 			buf = nil // don't pin a large buffer to an idle connection
+		}
+	}
+}
+
+// readerHoldMax is how long the reader waits for the writer to make progress
+// on a connection whose send queue is more than half full before it reads on
+// (and the queue may overflow: a slow consumer).
+const readerHoldMax = 100 * time.Millisecond
+
+// holdWhileQueueHigh stops reading the next message while the connection's
+// send queue is more than half full and its writer is writing it out. A
+// client that pipelines requests faster than the replies are written (the
+// reader can handle a socket buffer full of small requests before the writer
+// goroutine even runs) is then slowed down by TCP instead of overflowing its
+// own queue and being closed as slow while it reads. A writer that made no
+// progress for readerHoldMax does not hold the reader again until it writes:
+// a peer that does not read is a slow consumer. Called by the reader only;
+// it reports whether it held the reader while the writer wrote.
+func (c *Conn) holdWhileQueueHigh(stalled *bool) (held bool) {
+	lim := c.ep.Limits()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		c.mu.Lock()
+		high := c.state == stateOpen &&
+			(c.queuedMsgs > lim.SendQueueMessages/2 || c.queuedBytes > lim.SendQueueBytes/2)
+		c.mu.Unlock()
+		if !high {
+			return held
+		}
+		if *stalled {
+			select {
+			case <-c.wrote: // it moves again
+				*stalled = false
+				held = true
+				continue
+			default:
+				return held
+			}
+		}
+		if timer == nil {
+			timer = time.NewTimer(readerHoldMax)
+		} else {
+			timer.Reset(readerHoldMax)
+		}
+		select {
+		case <-c.wrote:
+			held = true
+		case <-c.writerDone:
+			return held
+		case <-timer.C:
+			*stalled = true
+			return held
 		}
 	}
 }
@@ -118,6 +179,14 @@ func validUTF8Prefix(b []byte, from int) (upTo int, ok bool) {
 // handshake, closes the socket, reports Error and Close, and forgets c.
 func (c *Conn) finish(ctx context.Context, readErr error) {
 	c.mu.Lock()
+	if errors.Is(readErr, websocket.ErrReadLimit) {
+		// gorilla/websocket reports some frames over the limit (a length
+		// with its top bit set, a total that overflows) without writing a
+		// close frame first: a protocol error all the same, and what was
+		// queued still goes out before the close frame.
+		c.startCloseLocked(CloseTooBig, "", KindProtocol,
+			fmt.Sprintf("protocol: message over the limit of %d bytes", c.ep.Limits().MaxMessageBytes))
+	}
 	ioFailure := c.state == stateOpen
 	c.failLocked(readFailure(readErr, c.ep.srv.cfg))
 	c.mu.Unlock()
@@ -153,7 +222,11 @@ func readFailure(err error, cfg Config) string {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return fmt.Sprintf("read: no data or pong for %s: peer presumed dead", cfg.PingInterval+cfg.PongTimeout)
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+	// gorilla/websocket reports a dropped connection as a CloseError 1006,
+	// which wraps no io error.
+	var ce *websocket.CloseError
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		(errors.As(err, &ce) && ce.Code == websocket.CloseAbnormalClosure) {
 		return "read: connection dropped without a close frame"
 	}
 	return "read: " + err.Error()
@@ -167,6 +240,17 @@ func readFailure(err error, cfg Config) string {
 type interceptConn struct {
 	net.Conn
 	onClose atomic.Pointer[func(code int, reason string)]
+}
+
+// SetWriteDeadline is ignored once armed: gorilla/websocket sets a 1s write
+// deadline before the close frame it hands to onClose, and the socket's
+// write deadline belongs to the writer goroutine, which may be in the middle
+// of a long write that must not inherit it.
+func (ic *interceptConn) SetWriteDeadline(t time.Time) error {
+	if ic.onClose.Load() != nil {
+		return nil
+	}
+	return ic.Conn.SetWriteDeadline(t)
 }
 
 func (ic *interceptConn) Write(p []byte) (int, error) {

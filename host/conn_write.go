@@ -63,6 +63,12 @@ func (c *Conn) writeLoop(cfg *Config) {
 			_ = c.raw.Close()
 			return
 		}
+		if n > 0 {
+			select {
+			case c.wrote <- struct{}{}:
+			default:
+			}
+		}
 		if closeFrame != nil {
 			c.awaitPeerClose(cfg.CloseTimeout)
 			return

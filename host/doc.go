@@ -16,7 +16,10 @@
 // event at a time, so a connection's events stay in order. The writer is the
 // only goroutine that writes the socket after the handshake: it drains the
 // connection's bounded send queue, coalescing queued frames into one write,
-// sends pings, and ends the closing handshake. Everything else — Send,
+// sends pings, and ends the closing handshake. While the send queue is more
+// than half full and the writer is making progress, the reader does not read
+// the next message, so a client that pipelines requests is slowed down by
+// TCP rather than overflowing its own queue. Everything else — Send,
 // Broadcast, Close from any connection's handler — only queues frames or
 // starts a close, and never blocks on a peer.
 //

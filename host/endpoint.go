@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -57,6 +58,17 @@ func (ep *Endpoint) conn(id ConnID) (*Conn, error) {
 	return nil, fmt.Errorf("connection %d: %w", id, ErrNotFound)
 }
 
+// liveConn is conn for send and close, which tell a connection that is gone
+// (ErrClosed: this server issued its id, which is never reused) from one that
+// never was (ErrNotFound).
+func (ep *Endpoint) liveConn(id ConnID) (*Conn, error) {
+	c, err := ep.conn(id)
+	if err != nil && ep.srv.ids.issued(id) {
+		return nil, fmt.Errorf("connection %d is gone: %w", id, ErrClosed)
+	}
+	return c, err
+}
+
 // checkMessage applies the send checks: size, then UTF-8 for text.
 func (ep *Endpoint) checkMessage(msg []byte, binary bool) error {
 	if limit := ep.Limits().MaxMessageBytes; len(msg) > limit {
@@ -73,7 +85,7 @@ func (ep *Endpoint) Send(id ConnID, msg []byte, binary bool) error {
 	if err := ep.checkMessage(msg, binary); err != nil {
 		return err
 	}
-	c, err := ep.conn(id)
+	c, err := ep.liveConn(id)
 	if err != nil {
 		return err
 	}
@@ -114,6 +126,11 @@ func (ep *Endpoint) Join(id ConnID, room string) error {
 	}
 	c.roomsMu.Lock()
 	defer c.roomsMu.Unlock()
+	if c.roomsDone {
+		// Its Close ran (or Open failed) and it left its rooms: a join now
+		// would keep it in the room for good.
+		return fmt.Errorf("join connection %d: %w", id, ErrClosed)
+	}
 	if _, ok := c.rooms[room]; ok {
 		return nil
 	}
@@ -145,10 +162,11 @@ func (ep *Endpoint) Leave(id ConnID, room string) error {
 	return ep.srv.cfg.Broker.Leave(ep.name, room, c)
 }
 
-// leaveAll takes c out of every room.
+// leaveAll takes c out of every room for good: later joins fail.
 func (ep *Endpoint) leaveAll(c *Conn) {
 	c.roomsMu.Lock()
 	defer c.roomsMu.Unlock()
+	c.roomsDone = true
 	for room := range c.rooms {
 		if err := ep.srv.cfg.Broker.Leave(ep.name, room, c); err != nil {
 			ep.log.Warn("leave on close", "conn", c.id, "room", room, "err", err)
@@ -169,7 +187,7 @@ func (ep *Endpoint) Close(id ConnID, code int, reason string) error {
 	if len(reason) > 123 {
 		return fmt.Errorf("close reason of %d bytes, over 123: %w", len(reason), ErrTooLarge)
 	}
-	c, err := ep.conn(id)
+	c, err := ep.liveConn(id)
 	if err != nil {
 		return err
 	}
@@ -283,7 +301,7 @@ func (ep *Endpoint) StateAdd(key string, delta int64) (int64, error) {
 
 // dispatchMessage hands one message to the Handler and reports a fault.
 func (ep *Endpoint) dispatchMessage(ctx context.Context, c *Conn, msg []byte, binary bool) {
-	err := ep.handler.Message(ctx, ep, c.id, msg, binary)
+	err := ep.callMessage(ctx, c, msg, binary)
 	if err == nil {
 		return
 	}
@@ -293,7 +311,7 @@ func (ep *Endpoint) dispatchMessage(ctx context.Context, c *Conn, msg []byte, bi
 		return
 	}
 	ep.log.Warn("handler fault", "conn", c.id, "err", err)
-	ep.handler.Error(ctx, ep, c.id, KindFault, err.Error())
+	ep.callError(ctx, c, KindFault, err.Error())
 	if ep.Limits().CloseOnFault {
 		_ = c.startClose(CloseInternalError, "handler fault", 0, "")
 	}
@@ -302,12 +320,68 @@ func (ep *Endpoint) dispatchMessage(ctx context.Context, c *Conn, msg []byte, bi
 // deliverClose reports Error (when one applies) and Close, then forgets c.
 func (ep *Endpoint) deliverClose(ctx context.Context, c *Conn, code int, reason string, kind ErrorKind, text string) {
 	if kind != 0 {
-		ep.handler.Error(ctx, ep, c.id, kind, text)
+		ep.callError(ctx, c, kind, text)
 	}
-	ep.handler.Close(ctx, ep, c.id, code, reason)
+	ep.callClose(ctx, c, code, reason)
 	ep.leaveAll(c)
 	c.clearAttrs()
 	ep.conns.remove(c.id)
+}
+
+// The call* methods run one Handler callback and recover from its panic: a
+// panicking Handler must not take the process down, nor leave a connection
+// half-finished (registered, in rooms, its writer waiting). A panic in Open
+// or Message becomes an error wrapping ErrFault (500 for Open, Error(Fault)
+// for Message); one in Error or Close is only logged, as ABI v1 says of an
+// on_error that faults.
+
+func (ep *Endpoint) callOpen(ctx context.Context, c *Conn) (err error) {
+	defer ep.recoverPanic("Open", c.id, &err)
+	return ep.handler.Open(ctx, ep, c.id)
+}
+
+func (ep *Endpoint) callMessage(ctx context.Context, c *Conn, msg []byte, binary bool) (err error) {
+	defer ep.recoverPanic("Message", c.id, &err)
+	return ep.handler.Message(ctx, ep, c.id, msg, binary)
+}
+
+func (ep *Endpoint) callError(ctx context.Context, c *Conn, kind ErrorKind, text string) {
+	defer ep.recoverPanic("Error", c.id, nil)
+	ep.handler.Error(ctx, ep, c.id, kind, text)
+}
+
+func (ep *Endpoint) callClose(ctx context.Context, c *Conn, code int, reason string) {
+	defer ep.recoverPanic("Close", c.id, nil)
+	ep.handler.Close(ctx, ep, c.id, code, reason)
+}
+
+// recoverPanic, deferred by the call* methods, turns a panic into a
+// panicError in *errp (when errp is not nil) and logs it with its stack.
+func (ep *Endpoint) recoverPanic(callback string, id ConnID, errp *error) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	ep.log.Error("handler panic", "conn", id, "callback", callback, "panic", v, "stack", string(debug.Stack()))
+	if errp != nil {
+		*errp = panicError{callback: callback, value: v}
+	}
+}
+
+// panicError is a Handler callback's panic, reported as a fault. Its text,
+// the Error payload, is "panic: CALLBACK: VALUE".
+type panicError struct {
+	callback string
+	value    any
+}
+
+func (e panicError) Error() string { return fmt.Sprintf("panic: %s: %v", e.callback, e.value) }
+
+func (e panicError) Unwrap() []error {
+	if err, ok := e.value.(error); ok {
+		return []error{ErrFault, err}
+	}
+	return []error{ErrFault}
 }
 
 // closeAll refuses new connections and closes the open ones with code.

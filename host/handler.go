@@ -10,6 +10,11 @@ import "context"
 // one connection arrive one at a time and in order: Open, then Message for
 // each message, then Error where one applies, then Close. A Handler acts
 // through the Endpoint it is given, whose methods are safe for concurrent use.
+//
+// A panic in a callback is recovered and logged: in Open it answers 500 like
+// an error, in Message it is a fault (Error with KindFault, text "panic:
+// Message: ..."), in Error or Close it is only logged. The connection is
+// finished all the same.
 type Handler interface {
 	// Open runs before the 101 response of the handshake. nil accepts.
 	// An error wrapping ErrRejected answers 403; any other error answers 500.

@@ -15,3 +15,6 @@ func (id ConnID) String() string { return strconv.FormatUint(uint64(id), 10) }
 type idSource struct{ last atomic.Uint64 }
 
 func (s *idSource) next() ConnID { return ConnID(s.last.Add(1)) }
+
+// issued reports whether id was handed out already.
+func (s *idSource) issued(id ConnID) bool { return id != 0 && uint64(id) <= s.last.Load() }

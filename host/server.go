@@ -235,7 +235,7 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		http.Error(w, fmt.Sprintf("no plugin is served at %s", r.URL.Path), http.StatusNotFound)
 		return
 	}
-	if err := ep.handler.Open(ctx, ep, c.id); err != nil {
+	if err := ep.callOpen(ctx, c); err != nil {
 		ep.leaveAll(c)
 		c.clearAttrs()
 		c.dropQueued()

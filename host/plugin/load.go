@@ -2,9 +2,9 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"time"

@@ -68,12 +68,14 @@ func ParseManifest(data []byte) (Manifest, error) {
 	if err != nil {
 		return Manifest{}, fmt.Errorf("%w: %w", ErrManifest, err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
+	var unknown []string
+	for _, k := range md.Undecoded() {
+		if len(k) > 0 && k[0] != "config" { // [config] tables are kept whole in raw.Config
+			unknown = append(unknown, k.String())
 		}
-		return Manifest{}, fmt.Errorf("%w: unknown key %s", ErrManifest, strings.Join(keys, ", "))
+	}
+	if len(unknown) > 0 {
+		return Manifest{}, fmt.Errorf("%w: unknown key %s", ErrManifest, strings.Join(unknown, ", "))
 	}
 	m := raw.Manifest
 	if len(raw.Config) > 0 {
@@ -88,8 +90,9 @@ func ParseManifest(data []byte) (Manifest, error) {
 	return m, nil
 }
 
-// configString renders a [config] value: strings as they are, anything
-// else as JSON.
+// configString renders a [config] value: strings as they are, dates and
+// times in RFC 3339, anything else (numbers, booleans, arrays, tables) as
+// JSON.
 func configString(v any) string {
 	if s, ok := v.(string); ok {
 		return s
