@@ -21,6 +21,7 @@ lint:
 
 test: deps lint
 	$(GO) test -race -count=1 -timeout 12m ./...
+	cd sdk/go && $(GO) test -race -count=1 ./...
 
 plugins:
 	$(MAKE) -C plugins/examples/chat
