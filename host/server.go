@@ -231,7 +231,11 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		subprotocol: s.selectSubprotocol(r),
 	}
 	c := newConn(s.ids.next(), ep, info)
-	if !ep.conns.add(c) {
+	if !ep.conns.add(c) { // the endpoint closed since beginConn
+		if s.isClosing() {
+			http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+			return
+		}
 		http.Error(w, fmt.Sprintf("no plugin is served at %s", r.URL.Path), http.StatusNotFound)
 		return
 	}
