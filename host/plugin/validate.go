@@ -91,7 +91,7 @@ func CheckABI(sum *wasmcheck.Summary) []error {
 		case im.Module == abi.ImportModule || im.Module == abi.WASIModule:
 			add("imports a %s %s.%s: only functions may be imported", im.Kind, im.Module, im.Name)
 		default:
-			add("imports %s.%s from module %q: only %q and %q may be imported", im.Name, im.Kind, im.Module, abi.ImportModule, abi.WASIModule)
+			add("imports %s %s.%s from module %q: only %q and %q may be imported", im.Kind, im.Module, im.Name, im.Module, abi.ImportModule, abi.WASIModule)
 		}
 	}
 	if sum.Memory != nil && sum.Memory.Imported {

@@ -233,3 +233,29 @@ func TestPluginsDirHotReload(t *testing.T) {
 		t.Fatalf("/ws/chat with --plugins: HTTP %d, want 404", resp.StatusCode)
 	}
 }
+
+func TestCheck(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		code int
+		want []string
+	}{
+		{"../../plugins/examples/chat.wasm", 0, []string{"follows ABI v1", "on_message", "func (i64, i32, i32) -> (i32)", "wshost.send", "memory: min", "problems: none"}},
+		{"../../host/plugin/testdata/badsig.wasm", 1, []string{"does NOT follow ABI v1", `export "on_message" has signature (i32) -> (i32), want (i64, i32, i32) -> (i32)`}},
+		{"../../host/plugin/testdata/foreign.wasm", 1, []string{"imports func env.abort"}},
+		{"../../host/plugin/testdata/bigmem.wasm", 1, []string{"memory minimum 2000 pages"}},
+		{"../../host/plugin/testdata/noabi.wasm", 1, []string{`missing required export "wshost_abi_v1"`}},
+		{"no-such-file.wasm", 2, nil},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := cli.Main(context.Background(), []string{"check", tc.file}, &stdout, &stderr)
+		if code != tc.code {
+			t.Errorf("check %s: exit %d, want %d (%s)", tc.file, code, tc.code, stderr.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stdout.String(), w) {
+				t.Errorf("check %s: output lacks %q:\n%s", tc.file, w, stdout.String())
+			}
+		}
+	}
+}

@@ -21,6 +21,11 @@ import (
 // Main runs the command with args until ctx ends and returns the exit
 // status: 0 after a clean shutdown, 1 on a failure, 2 on a usage error.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if sub, ok := subcommands()[args[0]]; ok {
+			return exitCode(sub(ctx, args[1:], stdout, stderr), stderr)
+		}
+	}
 	cfg, err := Parse(args, stdout)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -37,6 +42,32 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// subcommand is one of wshost's tools; it returns nil, flag.ErrHelp, an
+// error wrapping errUsage (exit 2) or errProblems (exit 1), or another
+// failure (exit 1).
+type subcommand func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+func subcommands() map[string]subcommand {
+	return map[string]subcommand{
+		"check": func(ctx context.Context, args []string, stdout, _ io.Writer) error {
+			return runCheck(ctx, args, stdout)
+		},
+	}
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "wshost: %v\n", err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "wshost: %v\n", err)
+		return 1
+	}
 }
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
