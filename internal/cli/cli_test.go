@@ -259,3 +259,24 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestTestCommand(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"test", "--cache-dir", cacheDir, "../../plugins/examples/chat.wasm", "../../host/scripttest/testdata/chat.session"}
+	if code := cli.Main(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stderr.String(), stdout.String())
+	}
+	if !strings.Contains(stdout.String(), " passed, 0 failed") {
+		t.Fatalf("no summary line:\n%s", stdout.String())
+	}
+	bad := filepath.Join(t.TempDir(), "bad.session")
+	os.WriteFile(bad, []byte("connect a\nexpect a nope\n"), 0o644)
+	stdout.Reset()
+	args = []string{"test", "--cache-dir", cacheDir, "../../plugins/examples/chat.wasm", bad}
+	if code := cli.Main(context.Background(), args, &stdout, &stderr); code != 1 {
+		t.Fatalf("a failing check: exit %d, want 1\n%s", code, stdout.String())
+	}
+	if !strings.Contains(stdout.String(), "1 passed, 1 failed") {
+		t.Fatalf("report:\n%s", stdout.String())
+	}
+}

@@ -54,6 +54,9 @@ func subcommands() map[string]subcommand {
 		"check": func(ctx context.Context, args []string, stdout, _ io.Writer) error {
 			return runCheck(ctx, args, stdout)
 		},
+		"test": func(ctx context.Context, args []string, stdout, _ io.Writer) error {
+			return runTest(ctx, args, stdout)
+		},
 	}
 }
 
