@@ -53,7 +53,7 @@ func Parse(args []string, out io.Writer) (Config, error) {
 	fs.Usage = func() {}
 	usage := func() {
 		fs.SetOutput(out)
-		fmt.Fprintf(out, "Usage: wshost [flags]\n       wshost check FILE.wasm         validate a plugin against ABI v1\n       wshost test FILE.wasm SCRIPT   replay a scripted session against a plugin\n\nServes WebSocket chat logic written as WebAssembly plugins.\nGET / serves the chat page, /ws/NAME the plugin NAME, /healthz the health check.\n\nFlags:\n")
+		fmt.Fprintf(out, "Usage: wshost [flags]\n       wshost check FILE.wasm         validate a plugin against ABI v1\n       wshost test FILE.wasm SCRIPT   replay a scripted session against a plugin\n       wshost new --lang LANG NAME    start a plugin project in ./NAME\n\nServes WebSocket chat logic written as WebAssembly plugins.\nGET / serves the chat page, /ws/NAME the plugin NAME, /healthz the health check.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

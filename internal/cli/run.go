@@ -57,6 +57,9 @@ func subcommands() map[string]subcommand {
 		"test": func(ctx context.Context, args []string, stdout, _ io.Writer) error {
 			return runTest(ctx, args, stdout)
 		},
+		"new": func(_ context.Context, args []string, stdout, _ io.Writer) error {
+			return runNew(args, stdout)
+		},
 	}
 }
 
