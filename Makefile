@@ -1,12 +1,12 @@
-# make test    installs what is missing, then runs every test (the CI entry point)
-# make plugins rebuilds every example and test plugin from source
+# make test    installs what is missing, builds every language's plugins, then
+#              runs every test (the CI entry point)
+# make plugins builds every example, conformance and test plugin from source
 # make bench   runs the engine benchmarks
 
 GO        ?= go
-WASM_GO   := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -buildvcs=false -ldflags='-w'
 WAT       := $(wildcard host/plugin/testdata/*.wat)
 
-.PHONY: all test deps lint plugins bench run
+.PHONY: all test deps lint plugins lang-plugins bench run
 all: test
 
 deps:
@@ -19,14 +19,29 @@ lint:
 	cd plugins/examples/chat && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...
 	cd host/plugin/testdata/probe && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...
 
-test: deps lint
+# Tests rebuild the committed .wasm files themselves and compare, so `make
+# test` builds only the other languages' plugins (never committed).
+test: deps lint lang-plugins
 	$(GO) test -race -count=1 -timeout 12m ./...
 	cd sdk/go && $(GO) test -race -count=1 ./...
 
-plugins:
+# Debian's Rust toolchain: a rustup one on PATH cannot build wasm here.
+RUST := CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc
+# make's own CC is cc (gcc here), which cannot target wasm.
+CLANG := CC=clang CXX=clang++
+LANG_DIRS := chat-c chat-cpp chat-wat chat-as
+CONF_DIRS := c cpp wat as
+
+plugins: lang-plugins
 	$(MAKE) -C plugins/examples/chat
 	$(MAKE) -C host/plugin/testdata/probe
 	for f in $(WAT); do wat2wasm $$f -o $${f%.wat}.wasm; done
+
+lang-plugins:
+	for d in $(LANG_DIRS); do $(MAKE) -C plugins/examples/$$d $(CLANG) || exit 1; done
+	for d in $(CONF_DIRS); do $(MAKE) -C plugins/conformance/$$d $(CLANG) || exit 1; done
+	$(MAKE) -C plugins/examples/chat-rust $(RUST)
+	$(MAKE) -C plugins/conformance/rust $(RUST)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/plugin/
