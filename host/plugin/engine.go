@@ -191,3 +191,57 @@ func (e *Engine) Close(ctx context.Context, ep *host.Endpoint, id host.ConnID, c
 		e.log.Warn("on_close failed", "conn", id, "err", err)
 	}
 }
+
+// Warm starts instances of the serving version until n are ready (at most
+// its instance limit), so the first events do not pay for instantiation.
+func (e *Engine) Warm(ctx context.Context, n int) error {
+	v := e.acquire()
+	if v == nil {
+		return fmt.Errorf("plugin %s: %w", e.name, ErrNotLoaded)
+	}
+	defer v.release()
+	n = min(n, cap(v.pool))
+	taken := make([]*instance, 0, n)
+	defer func() {
+		for _, inst := range taken {
+			v.put(inst, true)
+		}
+	}()
+	for range n {
+		inst, err := v.get(ctx)
+		if err != nil {
+			return err
+		}
+		taken = append(taken, inst)
+	}
+	return nil
+}
+
+// InstanceMemory reports the serving version's started instances and the
+// linear memory they hold, in bytes. It waits until every instance is idle.
+func (e *Engine) InstanceMemory(ctx context.Context) (instances int, bytes uint64, err error) {
+	v := e.acquire()
+	if v == nil {
+		return 0, 0, fmt.Errorf("plugin %s: %w", e.name, ErrNotLoaded)
+	}
+	defer v.release()
+	slots := make([]*instance, 0, cap(v.pool))
+	defer func() {
+		for _, inst := range slots {
+			v.pool <- inst
+		}
+	}()
+	for range cap(v.pool) {
+		select {
+		case inst := <-v.pool:
+			slots = append(slots, inst)
+			if inst != nil {
+				instances++
+				bytes += uint64(inst.mod.Memory().Size())
+			}
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		}
+	}
+	return instances, bytes, nil
+}
