@@ -280,3 +280,20 @@ func TestTestCommand(t *testing.T) {
 		t.Fatalf("report:\n%s", stdout.String())
 	}
 }
+
+func TestNew(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "echo-bot")
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"new", "--lang", "wat", "--root", "../..", dir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "echo-bot.wat")); err != nil {
+		t.Fatal(err)
+	}
+	if code := cli.Main(context.Background(), []string{"new", "--lang", "wat", "--root", "../..", dir}, &stdout, &stderr); code != 2 {
+		t.Fatalf("into an existing directory: exit %d, want 2", code)
+	}
+	if code := cli.Main(context.Background(), []string{"new", "--lang", "cobol", "x"}, &stdout, &stderr); code != 2 {
+		t.Fatalf("an unknown language: exit %d, want 2", code)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/wshost/wshost/internal/scaffold"
@@ -19,7 +20,7 @@ func runNew(args []string, stdout io.Writer) error {
 	root := fs.String("root", "", "the wshost checkout whose SDKs the project uses (`DIR`; default: found above the current directory)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "Usage: wshost new [--lang LANGUAGE] [--root DIR] NAME\n\nWrites a plugin project in ./NAME: `make` builds NAME.wasm, `make test` replays NAME.session against it.")
+			fmt.Fprintln(stdout, "Usage: wshost new [--lang LANGUAGE] [--root DIR] [PATH/]NAME\n\nWrites a plugin project in [PATH/]NAME: `make` builds NAME.wasm, `make test` replays NAME.session against it.")
 			fs.SetOutput(stdout)
 			fs.PrintDefaults()
 			return err
@@ -27,9 +28,10 @@ func runNew(args []string, stdout io.Writer) error {
 		return usageErr(err)
 	}
 	if fs.NArg() != 1 {
-		return usageErr(errors.New("new takes one NAME"))
+		return usageErr(errors.New("new takes one [PATH/]NAME"))
 	}
-	name := fs.Arg(0)
+	dir := fs.Arg(0)
+	name := filepath.Base(dir)
 	if *root == "" {
 		wd, err := os.Getwd()
 		if err != nil {
@@ -39,12 +41,12 @@ func runNew(args []string, stdout io.Writer) error {
 			return usageErr(errors.New("no wshost checkout above the current directory: pass --root DIR"))
 		}
 	}
-	if err := scaffold.Create(name, *lang, name, *root); err != nil {
+	if err := scaffold.Create(dir, *lang, name, *root); err != nil {
 		if errors.Is(err, scaffold.ErrLanguage) || errors.Is(err, scaffold.ErrName) || errors.Is(err, scaffold.ErrExists) {
 			return usageErr(err)
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "created %s/ (%s): cd %s && make && make test\n", name, *lang, name)
+	fmt.Fprintf(stdout, "created %s/ (%s): cd %s && make && make test\n", dir, *lang, dir)
 	return nil
 }
