@@ -26,7 +26,7 @@
  *      fill a caller buffer, format numbers
  *   4. wshost_buf: a growable buffer for results of any size (malloc;
  *      define WSHOST_NO_ALLOC before including to leave it out)
- *   5. C++ only: namespace wshost with std::string_view / std::string /
+ *   5. C++17 only: namespace wshost with std::string_view / std::string /
  *      std::vector overloads (define WSHOST_NO_STL to leave it out)
  *
  * Host functions return >= 0 on success and a negative WSHOST_ERR_* code on
@@ -106,7 +106,8 @@ WSHOST_EXPORT("on_close") void wshost_on_close(uint64_t conn, int32_t code, uint
 WSHOST_EXPORT("on_error") void wshost_on_error(uint64_t conn, int32_t kind, uint32_t len);
 
 /* The ABI v1 marker. Weak: every file may include this header. */
-WSHOST_EXPORT("wshost_abi_v1") __attribute__((weak)) void wshost_abi_v1(void) {}
+WSHOST_EXPORT("wshost_abi_v1") void wshost_abi_v1(void);
+__attribute__((weak)) void wshost_abi_v1(void) {}
 
 /* ------------------------------------------------------------------------
  * 2. Host functions (import module "wshost"), exactly as sdk/ABI.md §3.
@@ -376,14 +377,14 @@ static inline int32_t wshost_buf_config_get(wshost_buf *b, const char *key, size
 #endif
 
 /* ------------------------------------------------------------------------
- * 5. C++: namespace wshost
+ * 5. C++17 and later: namespace wshost
  *
  * Overloads on std::string_view, and results into a caller's std::string /
  * std::vector (which is reused: its capacity is kept). Functions return the
  * host's code like the C functions; none throws. Build with -fno-exceptions:
  * an allocation failure then aborts (a trap, reported as a fault).
  * ---------------------------------------------------------------------- */
-#if defined(__cplusplus) && !defined(WSHOST_NO_STL)
+#if defined(__cplusplus) && __cplusplus >= 201703L && !defined(WSHOST_NO_STL)
 #include <string>
 #include <string_view>
 #include <vector>
@@ -516,6 +517,6 @@ inline int32_t conn_rooms(conn_id c, std::vector<std::string> &out) {
 }
 
 } // namespace wshost
-#endif /* __cplusplus && !WSHOST_NO_STL */
+#endif /* C++17 && !WSHOST_NO_STL */
 
 #endif /* WSHOST_H */
