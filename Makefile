@@ -22,6 +22,8 @@ lint:
 # Tests rebuild the committed .wasm files themselves and compare, so `make
 # test` builds only the other languages' plugins (never committed).
 test: deps lint lang-plugins
+	cd sdk/rust && $(RUST) /usr/bin/cargo test --offline -q
+	cd plugins/examples/chat-rust && $(RUST) /usr/bin/cargo test --offline -q
 	$(GO) test -race -count=1 -timeout 12m ./...
 	cd sdk/go && $(GO) test -race -count=1 ./...
 
