@@ -24,12 +24,28 @@ type Config struct {
 	// CloseTimeout is how long the host waits for the peer's close frame
 	// after sending its own, before it drops the TCP connection. Default 2s.
 	CloseTimeout time.Duration
-	// HandshakeTimeout bounds writing the 101 response. Default 10s.
+	// HandshakeTimeout bounds reading a request's header (in Run: a client
+	// that sends it slowly or not at all is cut off) and writing the 101
+	// response. Default 10s.
 	HandshakeTimeout time.Duration
 
 	// CheckOrigin decides whether a browser's Origin may connect. Nil: the
-	// Origin header, when present, must match the Host (same origin).
+	// Origin header, when present, must match the Host (same origin) or be
+	// one of AllowedOrigins.
 	CheckOrigin func(r *http.Request) bool
+	// AllowedOrigins are the origins, like "https://chat.example.com", whose
+	// pages may connect besides the host's own, when CheckOrigin is nil;
+	// "*" allows any. Empty: same origin only. A refused origin gets 403.
+	AllowedOrigins []string
+
+	// MaxConnections caps the connections of the whole server, counted from
+	// before Open until their Close was delivered; past it a handshake gets
+	// 503. Zero: unlimited.
+	MaxConnections int
+	// MaxConnectionsPerIP caps the connections from one client address (the
+	// host of the request's RemoteAddr); past it a handshake gets 429.
+	// Zero: unlimited.
+	MaxConnectionsPerIP int
 	// Subprotocols the server speaks. The first one the client offers that is
 	// in this list is chosen (the client's preference wins). Nil: none.
 	Subprotocols []string
@@ -40,6 +56,9 @@ type Config struct {
 
 	// Broker carries room fan-out. Nil: an in-memory broker for one node.
 	Broker Broker
+
+	// Compression configures permessage-deflate. Default: off.
+	Compression Compression
 }
 
 func (c Config) withDefaults() Config {
@@ -54,6 +73,7 @@ func (c Config) withDefaults() Config {
 	if c.Broker == nil {
 		c.Broker = NewMemoryBroker()
 	}
+	c.Compression = c.Compression.withDefaults()
 	return c
 }
 
@@ -72,6 +92,18 @@ type Limits struct {
 	// CloseOnFault closes a connection with 1011 after its handler faulted.
 	// Default false: the connection stays open.
 	CloseOnFault bool
+
+	// RateMessages bounds the data messages a connection may send, per
+	// second on average, and RateMessagesBurst how many it may send at once
+	// (default: RateMessages). RateBytes and RateBytesBurst bound their
+	// bytes the same way (default burst: RateBytes, at least
+	// MaxMessageBytes). Past either, the connection is closed with 1008 and
+	// the handler gets Error(KindProtocol, "rate limit: …"). Zero rate:
+	// unlimited. Open connections keep the rates they started with.
+	RateMessages      int
+	RateMessagesBurst int
+	RateBytes         int
+	RateBytesBurst    int
 }
 
 // Default limits of ABI v1 §5.
@@ -88,6 +120,7 @@ func (l Limits) WithDefaults() Limits {
 	setDefault(&l.SendQueueMessages, DefaultSendQueueMessages)
 	setDefault(&l.SendQueueBytes, DefaultSendQueueBytes)
 	setDefault(&l.StateBytes, DefaultStateBytes)
+	l.rateDefaults()
 	return l
 }
 
@@ -101,7 +134,7 @@ func (l Limits) Validate() error {
 		return fmt.Errorf("%w: send queue bytes (%d) must hold one message of the message limit (%d)",
 			ErrConfig, l.SendQueueBytes, l.MaxMessageBytes)
 	}
-	return nil
+	return l.validateRates()
 }
 
 func setDefault[T comparable](v *T, def T) {

@@ -32,6 +32,9 @@ type Conn struct {
 
 	ws  *websocket.Conn // reader side; nil until the upgrade
 	raw net.Conn        // the socket; written only by the writer
+	// deflate: permessage-deflate was negotiated. Set before the writer
+	// starts; read only by it.
+	deflate bool
 
 	wake       chan struct{} // cap 1: the queue or the state changed
 	wrote      chan struct{} // cap 1: the writer wrote a batch of queued frames

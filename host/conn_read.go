@@ -13,7 +13,10 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-var errInvalidUTF8 = errors.New("invalid UTF-8 in a text message")
+var (
+	errInvalidUTF8   = errors.New("invalid UTF-8 in a text message")
+	errMessageTooBig = errors.New("message over the limit")
+)
 
 // readLoop is the connection's reader: it runs in the HTTP handler goroutine
 // and hands each whole message to the Handler, in order.
@@ -32,6 +35,9 @@ func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 		return nil
 	})
 
+	rate := newRateLimiter(c.ep.Limits()) // nil: no rate limits
+	// The limit serveConn gave gorilla/websocket, which counts wire bytes.
+	maxMsg := c.ep.Limits().MaxMessageBytes
 	var buf []byte
 	writerStalled := false
 	for {
@@ -43,11 +49,18 @@ func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 			c.finish(ctx, err)
 			return
 		}
-		buf, err = readMessage(r, buf[:0], typ == websocket.TextMessage)
+		buf, err = readMessage(r, buf[:0], typ == websocket.TextMessage, maxMsg)
 		if err != nil {
 			if errors.Is(err, errInvalidUTF8) {
 				// Fail fast, then keep reading until the peer's close frame.
 				_ = c.startClose(CloseInvalidData, "invalid UTF-8", KindProtocol, "protocol: "+err.Error())
+				continue
+			}
+			if errors.Is(err, errMessageTooBig) {
+				// A compressed message inflating past the limit: the same
+				// 1009 gorilla/websocket sends for one too big on the wire.
+				_ = c.startClose(CloseTooBig, "", KindProtocol,
+					fmt.Sprintf("protocol: message over the limit of %d bytes (decompressed)", maxMsg))
 				continue
 			}
 			c.finish(ctx, err)
@@ -56,6 +69,9 @@ func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 		extend()
 		if !c.isOpen() {
 			continue // closing: messages that race the close are not delivered
+		}
+		if rate != nil && !c.withinRate(rate, len(buf)) {
+			continue // closing with 1008; read on until the peer's close frame
 		}
 		c.ep.dispatchMessage(ctx, c, buf, typ == websocket.BinaryMessage)
 		if cap(buf) > 64<<10 {
@@ -121,16 +137,26 @@ func (c *Conn) holdWhileQueueHigh(stalled *bool) (held bool) {
 	}
 }
 
-// readMessage reads one message into buf, checking text messages' UTF-8 as
-// each fragment arrives so an invalid one fails before the rest is read.
-func readMessage(r io.Reader, buf []byte, text bool) ([]byte, error) {
+// readMessage reads one message of at most limit bytes into buf, checking
+// text messages' UTF-8 as each fragment arrives so an invalid one fails
+// before the rest is read. gorilla/websocket's read limit counts the bytes
+// on the wire; limit bounds what a compressed message inflates to, and
+// reading stops one byte past it (errMessageTooBig).
+func readMessage(r io.Reader, buf []byte, text bool, limit int) ([]byte, error) {
 	checked := 0
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
+		room := buf[len(buf):cap(buf)]
+		if over := limit + 1 - len(buf); len(room) > over {
+			room = room[:over]
+		}
+		n, err := r.Read(room)
 		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			return buf, errMessageTooBig
+		}
 		if text && n > 0 {
 			ok := false
 			checked, ok = validUTF8Prefix(buf, checked)
@@ -240,6 +266,7 @@ func readFailure(err error, cfg Config) string {
 type interceptConn struct {
 	net.Conn
 	onClose atomic.Pointer[func(code int, reason string)]
+	deflate bool // the 101 response accepted permessage-deflate
 }
 
 // SetWriteDeadline is ignored once armed: gorilla/websocket sets a 1s write
@@ -259,6 +286,8 @@ func (ic *interceptConn) Write(p []byte) (int, error) {
 			(*fn)(code, reason)
 			return len(p), nil
 		}
+	} else if !ic.deflate {
+		ic.deflate = acceptsDeflate(p) // the handshake's response
 	}
 	return ic.Conn.Write(p)
 }

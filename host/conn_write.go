@@ -42,7 +42,7 @@ func (c *Conn) writeLoop(cfg *Config) {
 		bufs = bufs[:0]
 		n, size := 0, 0
 		for _, f := range batch {
-			bufs = append(bufs, f.b)
+			bufs = append(bufs, f.wire(c.deflate))
 			if f != extra && f != closeFrame {
 				n++
 				size += f.Len()

@@ -38,7 +38,7 @@ func (ep *Endpoint) Logger() *slog.Logger { return ep.log }
 func (ep *Endpoint) Limits() Limits { return *ep.limits.Load() }
 
 // SetLimits replaces the limits (a reload with a new manifest, say). Open
-// connections keep the read limit they started with.
+// connections keep the read and rate limits they started with.
 func (ep *Endpoint) SetLimits(l Limits) error {
 	if err := l.Validate(); err != nil {
 		return err
@@ -89,7 +89,7 @@ func (ep *Endpoint) Send(id ConnID, msg []byte, binary bool) error {
 	if err != nil {
 		return err
 	}
-	if err := c.enqueue(NewMessageFrame(msg, binary)); err != nil {
+	if err := c.enqueue(ep.srv.newMessageFrame(msg, binary)); err != nil {
 		return fmt.Errorf("send to connection %d: %w", id, err)
 	}
 	return nil
@@ -104,7 +104,7 @@ func (ep *Endpoint) Broadcast(room string, msg []byte, binary bool, except ConnI
 	if err := ep.checkMessage(msg, binary); err != nil {
 		return 0, err
 	}
-	return ep.srv.cfg.Broker.Publish(ep.name, room, NewMessageFrame(msg, binary), except), nil
+	return ep.srv.cfg.Broker.Publish(ep.name, room, ep.srv.newMessageFrame(msg, binary), except), nil
 }
 
 // checkRoom enforces the ABI's room names: 1 to 256 bytes without '\n'.

@@ -18,7 +18,10 @@ const (
 // Frame is one encoded, unmasked server-to-client WebSocket frame. It is
 // immutable once built, so one Frame can sit in many send queues: a
 // broadcast is encoded once. Safe for concurrent use.
-type Frame struct{ b []byte }
+type Frame struct {
+	b []byte
+	z *deflated // the permessage-deflate variant; nil: always sent plain
+}
 
 // Len is the frame's size on the wire.
 func (f *Frame) Len() int { return len(f.b) }

@@ -39,6 +39,9 @@ type Server struct {
 	endpoints map[string]*Endpoint
 	closing   bool
 	conns     sync.WaitGroup // connections being served; Add under mu
+
+	origins originPolicy // Config.AllowedOrigins; immutable
+	caps    connCaps     // Config.MaxConnections, MaxConnectionsPerIP
 }
 
 // New returns a Server with cfg (zero fields take their defaults).
@@ -49,13 +52,19 @@ func New(cfg Config) *Server {
 		log:       cfg.Logger,
 		endpoints: make(map[string]*Endpoint),
 		mux:       http.NewServeMux(),
+		origins:   newOriginPolicy(cfg.AllowedOrigins),
+	}
+	if err := ValidateOrigins(cfg.AllowedOrigins); err != nil {
+		s.log.Warn("an allowed origin can never match", "err", err)
 	}
 	s.upgrader = websocket.Upgrader{
-		HandshakeTimeout: cfg.HandshakeTimeout,
-		CheckOrigin:      func(*http.Request) bool { return true }, // checked before Open
-		Error:            func(http.ResponseWriter, *http.Request, int, error) {},
+		HandshakeTimeout:  cfg.HandshakeTimeout,
+		EnableCompression: cfg.Compression.Enabled,
+		CheckOrigin:       func(*http.Request) bool { return true }, // checked before Open
+		Error:             func(http.ResponseWriter, *http.Request, int, error) {},
 	}
 	s.mux.HandleFunc("GET /ws/{name}", s.serveWebSocket)
+	s.mux.HandleFunc("/ws/{name}", serveWrongMethod)
 	s.mux.HandleFunc("/healthz", s.serveHealth)
 	if cfg.Pages != nil {
 		s.mux.Handle("/", cfg.Pages)
@@ -157,10 +166,15 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, http.StatusBadRequest)
 		return
 	}
-	if !s.originAllowed(r) {
-		http.Error(w, fmt.Sprintf("origin %q is not allowed to connect", r.Header.Get("Origin")), http.StatusForbidden)
+	if msg := s.originRefusal(r); msg != "" {
+		http.Error(w, msg, http.StatusForbidden)
 		return
 	}
+	ip, ok := s.admitConn(w, r)
+	if !ok {
+		return
+	}
+	defer s.releaseConn(ip)
 	s.serveConn(ep, w, r)
 }
 
@@ -168,18 +182,6 @@ func (s *Server) isClosing() bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.closing
-}
-
-func (s *Server) originAllowed(r *http.Request) bool {
-	if s.cfg.CheckOrigin != nil {
-		return s.cfg.CheckOrigin(r)
-	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	_, host, ok := strings.Cut(origin, "://")
-	return ok && strings.EqualFold(host, r.Host)
 }
 
 // handshakeProblem says what makes r not a WebSocket handshake, in words
@@ -272,6 +274,7 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		return
 	}
 	c.setSocket(ws, hw.conn.Conn)
+	c.deflate = hw.conn.deflate // read only by the writer, started below
 	ws.SetReadLimit(int64(ep.Limits().MaxMessageBytes))
 	onClose := func(code int, reason string) {
 		kind, text := KindProtocol, "protocol: "+reason

@@ -40,6 +40,10 @@ type LoadEvent struct {
 	Unchanged bool        // the content was what is serving: no reload
 	Removed   bool        // the plugin stopped serving
 	Err       error       // the new content was refused; the last good version serves
+	// RolledBack: the version that was serving faulted in more than half
+	// of its first calls and the last good version was loaded again
+	// (Version); Err wraps ErrRolledBack and says why.
+	RolledBack bool
 }
 
 // Engine runs one plugin: it implements host.Handler by calling the
@@ -55,6 +59,10 @@ type Engine struct {
 	cur      atomic.Pointer[version]
 	loadMu   sync.Mutex // serializes Load and Close
 	versions uint64     // guarded by loadMu
+
+	// onTrip, if set, is told (on the event path: it must not block) when
+	// a version on probation faults too often; see probation.go.
+	onTrip func(t trip)
 }
 
 // NewEngine returns an engine for the plugin name with no version loaded.
@@ -82,6 +90,12 @@ func (v *version) info() VersionInfo {
 // the serving version; the previous one finishes its events in flight and is
 // freed. On error the serving version is untouched.
 func (e *Engine) Load(ctx context.Context, wasm []byte, m Manifest) (VersionInfo, error) {
+	return e.load(ctx, wasm, m, false)
+}
+
+// load is Load; a version on probation has its first calls' faults counted
+// (probation.go).
+func (e *Engine) load(ctx context.Context, wasm []byte, m Manifest, probation bool) (VersionInfo, error) {
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
 	v, err := e.compile(ctx, wasm, m)
@@ -89,6 +103,7 @@ func (e *Engine) Load(ctx context.Context, wasm []byte, m Manifest) (VersionInfo
 		e.log.Warn("load failed; the last good version keeps serving", "err", err)
 		return VersionInfo{}, err
 	}
+	v.probation = probation
 	e.versions++
 	v.number = e.versions
 	if old := e.cur.Swap(v); old != nil {
@@ -138,7 +153,11 @@ func (e *Engine) invoke(ctx context.Context, ex export, ep *host.Endpoint, id ho
 	defer v.release()
 	inst, err := v.get(ctx)
 	if err != nil {
-		return 0, faultError{fmt.Errorf("%w: %s: no instance: %w", ErrTrap, ex, err)}
+		err = fmt.Errorf("%w: %s: no instance: %w", ErrTrap, ex, err)
+		if ctx.Err() == nil { // not the connection going away
+			v.tally(ex, p1, err)
+		}
+		return 0, faultError{err}
 	}
 	if inst.fns[ex] == nil {
 		v.put(inst, true)
@@ -146,6 +165,7 @@ func (e *Engine) invoke(ctx context.Context, ex export, ep *host.Endpoint, id ho
 	}
 	res, usable, err := inst.call(ex, ep, id, payload, p1, p2)
 	v.put(inst, usable)
+	v.tally(ex, p1, err)
 	if err != nil {
 		return 0, faultError{err}
 	}

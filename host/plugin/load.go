@@ -7,6 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -38,12 +42,29 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, m Manifest) (*version
 	if err := abiError(CheckABI(sum)); err != nil {
 		return nil, err
 	}
+	cache := usableCache(e.cache)
+	v, err := e.newVersion(ctx, wasm, m, lim, cache, start)
+	if err != nil && cache != nil && isCacheFault(err) {
+		// The cache directory cannot be read or written (gone, not a
+		// directory, full, read-only): compile without it from now on.
+		brokenCache(cache, e.log, err)
+		v, err = e.newVersion(ctx, wasm, m, lim, nil, start)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v.loadTime = time.Since(start)
+	return v, nil
+}
+
+// newVersion compiles wasm in a runtime of its own, with cache if not nil.
+func (e *Engine) newVersion(ctx context.Context, wasm []byte, m Manifest, lim engineLimits, cache wazero.CompilationCache, start time.Time) (*version, error) {
 	rcfg := wazero.NewRuntimeConfigCompiler().
 		WithCloseOnContextDone(!e.noDeadline).
 		WithDebugInfoEnabled(false).
 		WithMemoryLimitPages(lim.memoryPages)
-	if e.cache != nil {
-		rcfg = rcfg.WithCompilationCache(e.cache)
+	if cache != nil {
+		rcfg = rcfg.WithCompilationCache(cache)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rcfg)
 	v := &version{
@@ -61,8 +82,35 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, m Manifest) (*version
 		}
 		return nil, err
 	}
-	v.loadTime = time.Since(start)
 	return v, nil
+}
+
+// brokenCaches holds the compilation caches whose directory failed: they
+// are not used again by this process (one warning each, not one per load).
+var brokenCaches sync.Map // wazero.CompilationCache -> struct{}
+
+func usableCache(c wazero.CompilationCache) wazero.CompilationCache {
+	if c == nil {
+		return nil
+	}
+	if _, broken := brokenCaches.Load(c); broken {
+		return nil
+	}
+	return c
+}
+
+func brokenCache(c wazero.CompilationCache, log *slog.Logger, err error) {
+	if _, already := brokenCaches.LoadOrStore(c, struct{}{}); !already {
+		log.Error("compilation cache directory unusable; compiling without it until restart", "err", err)
+	}
+}
+
+// isCacheFault reports whether a compile failed on the file system, which
+// only wazero's file cache touches while compiling.
+func isCacheFault(err error) bool {
+	var pe *fs.PathError
+	var le *os.LinkError
+	return errors.As(err, &pe) || errors.As(err, &le)
 }
 
 func (v *version) build(ctx context.Context, wasm []byte) error {

@@ -27,6 +27,10 @@ import (
 //	state_bytes = 67108864   # state_* total
 //	queue_messages = 1024    # send queue per connection, by count
 //	queue_bytes = 8388608    # send queue per connection, by bytes
+//	rate_messages = 0        # messages a connection may send per second; 0: unlimited
+//	rate_messages_burst = 0  # ... and at once (0: rate_messages)
+//	rate_bytes = 0           # message bytes per second; 0: unlimited
+//	rate_bytes_burst = 0     # ... and at once (0: rate_bytes, at least message_bytes)
 //
 //	[config]                 # read by the plugin with config_get
 //	greeting = "hello"
@@ -47,6 +51,12 @@ type ManifestLimits struct {
 	StateBytes    int           `toml:"state_bytes"`
 	QueueMessages int           `toml:"queue_messages"`
 	QueueBytes    int           `toml:"queue_bytes"`
+	// Past a rate the connection is closed with 1008 after an on_error
+	// PROTOCOL "rate limit: …".
+	RateMessages      int `toml:"rate_messages"`
+	RateMessagesBurst int `toml:"rate_messages_burst"`
+	RateBytes         int `toml:"rate_bytes"`
+	RateBytesBurst    int `toml:"rate_bytes_burst"`
 }
 
 // Defaults of ABI v1 §5 that the engine enforces.
@@ -122,11 +132,21 @@ func (m Manifest) Validate() error {
 		{"limits.state_bytes", l.StateBytes < 0},
 		{"limits.queue_messages", l.QueueMessages < 0},
 		{"limits.queue_bytes", l.QueueBytes < 0},
+		{"limits.rate_messages", l.RateMessages < 0},
+		{"limits.rate_messages_burst", l.RateMessagesBurst < 0},
+		{"limits.rate_bytes", l.RateBytes < 0},
+		{"limits.rate_bytes_burst", l.RateBytesBurst < 0},
 	}
 	for _, c := range checks {
 		if c.bad {
 			return fmt.Errorf("%w: %s is out of range", ErrManifest, c.key)
 		}
+	}
+	if l.RateMessagesBurst > 0 && l.RateMessages == 0 {
+		return fmt.Errorf("%w: limits.rate_messages_burst needs limits.rate_messages", ErrManifest)
+	}
+	if l.RateBytesBurst > 0 && l.RateBytes == 0 {
+		return fmt.Errorf("%w: limits.rate_bytes_burst needs limits.rate_bytes", ErrManifest)
 	}
 	if err := m.HostLimits().Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrManifest, err)
@@ -140,6 +160,10 @@ func (m Manifest) HostLimits() host.Limits {
 		MaxMessageBytes:   m.Limits.MessageBytes,
 		SendQueueMessages: m.Limits.QueueMessages,
 		SendQueueBytes:    m.Limits.QueueBytes,
+		RateMessages:      m.Limits.RateMessages,
+		RateMessagesBurst: m.Limits.RateMessagesBurst,
+		RateBytes:         m.Limits.RateBytes,
+		RateBytesBurst:    m.Limits.RateBytesBurst,
 		StateBytes:        m.Limits.StateBytes,
 		CloseOnFault:      m.CloseOnFault,
 	}.WithDefaults()

@@ -1,11 +1,13 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/wshost/wshost/host"
 )
@@ -19,17 +21,29 @@ type Plugins struct {
 	opts Options
 	log  *slog.Logger
 
+	ctx    context.Context // ends at Close: background rollbacks stop
+	cancel context.CancelFunc
+	bg     sync.WaitGroup // background rollbacks; Add under mu while !closed
+
+	rollbacks atomic.Uint64
+
 	mu     sync.Mutex
 	served map[string]*served
+	closed bool
 }
 
 // served is one plugin name: its engine, endpoint and the content serving.
-// mu guards ep and hash.
+// mu guards ep, hash, cur, good and refused.
 type served struct {
 	engine *Engine
 	mu     sync.Mutex // serializes installs of this name
 	ep     *host.Endpoint
 	hash   [sha256.Size]byte
+
+	cur     *content            // what is serving
+	good    *content            // what a reload on probation rolls back to
+	refused [][sha256.Size]byte // rolled-back contents, refused if they arrive again
+	tripped atomic.Uint64       // the last version number that tripped
 }
 
 // NewPlugins returns an empty set serving on srv.
@@ -37,7 +51,8 @@ func NewPlugins(srv *host.Server, opts Options) *Plugins {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Plugins{srv: srv, opts: opts, log: opts.Logger, served: make(map[string]*served)}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Plugins{srv: srv, opts: opts, log: opts.Logger, served: make(map[string]*served), ctx: ctx, cancel: cancel}
 }
 
 // Install serves wasm, with the manifest's TOML (nil: none), at /ws/name.
@@ -65,6 +80,7 @@ func (p *Plugins) Install(ctx context.Context, name string, wasm, manifest []byt
 	s := p.served[name]
 	if s == nil {
 		s = &served{engine: NewEngine(name, p.opts)}
+		s.engine.onTrip = p.onTrip(s, name)
 		p.served[name] = s
 	}
 	s.mu.Lock()
@@ -75,7 +91,15 @@ func (p *Plugins) Install(ctx context.Context, name string, wasm, manifest []byt
 		p.report(LoadEvent{Name: name, Version: current(s.engine), Unchanged: true})
 		return nil
 	}
-	err = s.install(ctx, p.srv, name, wasm, m, hash)
+	if s.isRefused(hash) {
+		err = fmt.Errorf("plugin %s: %w: this content was rolled back for faulting; the last good version keeps serving", name, ErrRolledBack)
+		p.log.Warn("plugin not reloaded", "err", err)
+		p.report(LoadEvent{Name: name, Version: current(s.engine), Err: err})
+		return err
+	}
+	// Kept (copied: the caller owns its slices) to roll back to later.
+	c := &content{wasm: bytes.Clone(wasm), manifest: bytes.Clone(manifest), m: m, hash: hash}
+	err = s.install(ctx, p.srv, name, c)
 	if err != nil {
 		err = fmt.Errorf("plugin %s: %w", name, err)
 	}
@@ -84,11 +108,21 @@ func (p *Plugins) Install(ctx context.Context, name string, wasm, manifest []byt
 }
 
 // install loads a new version and mounts or updates the endpoint. s.mu held.
-func (s *served) install(ctx context.Context, srv *host.Server, name string, wasm []byte, m Manifest, hash [sha256.Size]byte) error {
-	if _, err := s.engine.Load(ctx, wasm, m); err != nil {
+// A reload is on probation, rolled back to the content it replaced (unless
+// that one tripped itself) if it faults too often.
+func (s *served) install(ctx context.Context, srv *host.Server, name string, c *content) error {
+	good := s.good
+	if s.cur != nil && s.tripped.Load() != s.cur.number {
+		good = s.cur
+	}
+	info, err := s.engine.load(ctx, c.wasm, c.m, good != nil)
+	if err != nil {
 		return err
 	}
-	s.hash = hash
+	c.number = info.Number
+	s.cur, s.good = c, good
+	s.hash = c.hash
+	m := c.m
 	if s.ep != nil {
 		return s.ep.SetLimits(m.HostLimits())
 	}
@@ -158,7 +192,10 @@ func (p *Plugins) Close() {
 	p.mu.Lock()
 	all := p.served
 	p.served = make(map[string]*served)
+	p.closed = true
 	p.mu.Unlock()
+	p.cancel()
+	p.bg.Wait()
 	for _, s := range all {
 		s.engine.Unload()
 	}

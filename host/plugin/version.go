@@ -33,6 +33,12 @@ type version struct {
 
 	refs      atomic.Int64 // in-flight events, plus retiredBit once retired
 	closeOnce sync.Once
+
+	// probation: a reload whose first calls are counted (probation.go).
+	probation bool
+	calls     atomic.Int64
+	faults    atomic.Int64
+	tripped   atomic.Bool
 }
 
 const retiredBit = int64(1) << 62

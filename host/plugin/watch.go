@@ -51,6 +51,11 @@ func (p *Plugins) LoadDir(ctx context.Context, dir string) error {
 func (p *Plugins) sync(ctx context.Context, dir, name string) {
 	wasm, err := os.ReadFile(filepath.Join(dir, name+".wasm"))
 	if errors.Is(err, fs.ErrNotExist) {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			// The directory itself is gone (WatchDir waits for it to come
+			// back): that is no deletion of the plugin, which keeps serving.
+			return
+		}
 		if p.Engine(name) != nil {
 			p.Remove(name)
 		}
@@ -94,18 +99,50 @@ func (p *Plugins) WatchDir(ctx context.Context, dir string, debounce time.Durati
 
 	due := make(chan string, 16)
 	timers := make(map[string]*time.Timer)
+	var poll *time.Ticker // set while dir is gone
+	var polled <-chan time.Time
 	defer func() {
 		for _, t := range timers {
 			t.Stop()
+		}
+		if poll != nil {
+			poll.Stop()
 		}
 	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-polled:
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				continue
+			}
+			if err := w.Add(dir); err != nil {
+				p.log.Warn("plugins directory is back but cannot be watched; retrying", "dir", dir, "err", err)
+				continue
+			}
+			poll.Stop()
+			poll, polled = nil, nil
+			// Load what is there; a plugin missing from it keeps serving
+			// (a directory refilled file by file must not drop plugins).
+			p.log.Warn("plugins directory is back; loading from it", "dir", dir)
+			if err := p.LoadDir(ctx, dir); err != nil {
+				p.log.Warn("plugins directory", "dir", dir, "err", err)
+			}
 		case ev, ok := <-w.Events:
 			if !ok {
 				return nil
+			}
+			if filepath.Clean(ev.Name) == filepath.Clean(dir) {
+				if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+					_ = w.Remove(dir) // fsnotify dropped it already; this is for sure
+					if poll == nil {
+						p.log.Error("plugins directory is gone; plugins keep serving what they loaded; waiting for it to come back", "dir", dir)
+						poll = time.NewTicker(dirPollInterval)
+						polled = poll.C
+					}
+				}
+				continue
 			}
 			name, ok := pluginFile(ev.Name)
 			if !ok {
@@ -131,3 +168,7 @@ func (p *Plugins) WatchDir(ctx context.Context, dir string, debounce time.Durati
 		}
 	}
 }
+
+// dirPollInterval is how often WatchDir looks for its directory once it is
+// gone. A variable for tests.
+var dirPollInterval = time.Second

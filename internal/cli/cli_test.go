@@ -72,6 +72,10 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"bad level", []string{"--log-level", "loud"}, `--log-level "loud"`},
 		{"stray argument", []string{"serve"}, `unexpected argument "serve"`},
 		{"bad duration", []string{"--ping-interval", "0s"}, "--ping-interval must be positive"},
+		{"bad handshake timeout", []string{"--handshake-timeout", "0s"}, "--handshake-timeout must be positive"},
+		{"bad origin", []string{"--allowed-origins", "https://ok.example,chat.example.com"}, `--allowed-origins: "chat.example.com" is not an origin`},
+		{"negative cap", []string{"--max-connections", "-1"}, "--max-connections must not be negative"},
+		{"negative ip cap", []string{"--max-connections-per-ip", "-2"}, "--max-connections-per-ip must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -91,7 +95,8 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if code := cli.Main(context.Background(), []string{"--help"}, &stdout, io.Discard); code != 0 {
 		t.Fatalf("--help exit %d", code)
 	}
-	for _, flag := range []string{"-addr", "-plugins", "-cache-dir", "-log-level", "-log-format", "-shutdown-timeout", "-ping-interval", "-pong-timeout", "-reload-debounce"} {
+	for _, flag := range []string{"-addr", "-plugins", "-cache-dir", "-log-level", "-log-format", "-shutdown-timeout", "-ping-interval", "-pong-timeout", "-reload-debounce", "-compression",
+		"-handshake-timeout", "-allowed-origins", "-max-connections", "-max-connections-per-ip"} {
 		if !strings.Contains(stdout.String(), flag) {
 			t.Errorf("--help does not mention %s", flag)
 		}

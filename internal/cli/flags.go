@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/wshost/wshost/host"
 )
 
 // Config is what the command line says. Parse fills it; Run uses it. A
@@ -23,6 +26,12 @@ type Config struct {
 	PingInterval    time.Duration
 	PongTimeout     time.Duration
 	Debounce        time.Duration
+	Compression     bool // offer permessage-deflate
+
+	HandshakeTimeout    time.Duration
+	AllowedOrigins      []string // besides the same origin; "*": any
+	MaxConnections      int      // 0: unlimited
+	MaxConnectionsPerIP int      // 0: unlimited
 }
 
 // errUsage marks command-line mistakes: exit status 2.
@@ -50,6 +59,11 @@ func Parse(args []string, out io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.PingInterval, "ping-interval", 20*time.Second, "ping idle clients every `DURATION`")
 	fs.DurationVar(&cfg.PongTimeout, "pong-timeout", 20*time.Second, "drop a client silent for ping-interval plus `DURATION`")
 	fs.DurationVar(&cfg.Debounce, "reload-debounce", 100*time.Millisecond, "reload a plugin once its files were quiet for `DURATION`")
+	fs.BoolVar(&cfg.Compression, "compression", false, "compress messages with permessage-deflate (RFC 7692) for clients that offer it (messages of 256 bytes or more, flate level 1)")
+	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", 10*time.Second, "drop a client that has not sent its request header within `DURATION`")
+	origins := fs.String("allowed-origins", "", "let pages from these comma-separated `ORIGINS` (https://chat.example.com) connect besides the server's own; * allows any")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", 0, "serve at most `N` connections, answering 503 past it; 0: unlimited")
+	fs.IntVar(&cfg.MaxConnectionsPerIP, "max-connections-per-ip", 0, "serve at most `N` connections per client address, answering 429 past it; 0: unlimited")
 	fs.Usage = func() {}
 	usage := func() {
 		fs.SetOutput(out)
@@ -75,10 +89,25 @@ func Parse(args []string, out io.Writer) (Config, error) {
 	for name, d := range map[string]time.Duration{
 		"shutdown-timeout": cfg.ShutdownTimeout, "ping-interval": cfg.PingInterval,
 		"pong-timeout": cfg.PongTimeout, "reload-debounce": cfg.Debounce,
+		"handshake-timeout": cfg.HandshakeTimeout,
 	} {
 		if d <= 0 {
 			return cfg, usageErr(fmt.Errorf("--%s must be positive", name))
 		}
+	}
+	for name, n := range map[string]int{"max-connections": cfg.MaxConnections, "max-connections-per-ip": cfg.MaxConnectionsPerIP} {
+		if n < 0 {
+			return cfg, usageErr(fmt.Errorf("--%s must not be negative (0: unlimited)", name))
+		}
+	}
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if host.ValidateOrigins([]string{o}) != nil {
+			return cfg, usageErr(fmt.Errorf("--allowed-origins: %q is not an origin: want SCHEME://HOST[:PORT] (https://chat.example.com) or *", o))
+		}
+		cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
 	}
 	if cfg.PluginsDir != "" {
 		if _, err := os.ReadDir(cfg.PluginsDir); err != nil {

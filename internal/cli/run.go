@@ -96,6 +96,12 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		PingInterval: cfg.PingInterval,
 		PongTimeout:  cfg.PongTimeout,
 		Pages:        webui.Handler(),
+		Compression:  host.Compression{Enabled: cfg.Compression},
+
+		HandshakeTimeout:    cfg.HandshakeTimeout,
+		AllowedOrigins:      cfg.AllowedOrigins,
+		MaxConnections:      cfg.MaxConnections,
+		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 	})
 	opts := plugin.Options{Logger: log}
 	if cfg.CacheDir != "" {
