@@ -4,7 +4,7 @@
 # make bench   runs the engine benchmarks
 
 GO        ?= go
-WAT       := $(wildcard host/plugin/testdata/*.wat)
+WAT       := $(wildcard host/plugin/testdata/*.wat internal/soak/testdata/*.wat)
 
 .PHONY: all test deps lint plugins lang-plugins bench run
 all: test
@@ -44,6 +44,13 @@ lang-plugins:
 	for d in $(CONF_DIRS); do $(MAKE) -C plugins/conformance/$$d $(CLANG) || exit 1; done
 	$(MAKE) -C plugins/examples/chat-rust $(RUST)
 	$(MAKE) -C plugins/conformance/rust $(RUST)
+
+# make soak   the long soak test: thousands of connections with churn, drops,
+#              broadcasts and plugin reloads for about two minutes (the short
+#              one runs in make test)
+.PHONY: soak
+soak:
+	$(GO) test -run '^TestSoak$$' -count=1 -timeout 15m -v ./internal/soak/ -soak.long
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/plugin/
