@@ -194,3 +194,17 @@ func TestInvalidModulesRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestSandbox: through WASI a plugin sees no preopened directory, no
+// environment, no arguments, and cannot accept or open anything.
+func TestSandbox(t *testing.T) {
+	f := newFixture(t, host.Config{})
+	f.install(t, "sandbox", "sandbox.wasm", "")
+	c := f.Dial(t, "/ws/sandbox")
+	c.Send("what can I reach?")
+	got := c.ReadText()
+	// 8 is EBADF; path_open answers an error (wazero says EPERM, 63), never 0.
+	if !strings.HasPrefix(got, "prestat=8 environ=0 args=0 sock=8 open=") || strings.HasSuffix(got, "open=0") {
+		t.Fatalf("got %q", got)
+	}
+}
