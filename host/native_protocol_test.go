@@ -238,3 +238,31 @@ func TestHugeDeclaredLength(t *testing.T) {
 	c.expectEOF()
 	checkEnding(t, rec.waitClosed(t, id), host.KindProtocol, 1009)
 }
+
+// A 16 MiB text message in 64-byte fragments, with a 16 MiB limit, arrives
+// whole (RFC 6455 allows any fragmentation).
+func TestLargeMessageTinyFragments(t *testing.T) {
+	const size, frag = 16 << 20, 64
+	rec := newRecorder(t)
+	srv := newServer(t, host.Config{})
+	mount(t, srv, "big", rec, host.Limits{MaxMessageBytes: size, SendQueueBytes: 2*size + 1024})
+	r := dialRaw(t, srv, "/ws/big?name=a")
+	id := rec.id(t, "a")
+	payload := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	frames := make([][]byte, 0, size/frag)
+	for i := 0; i < size; i += frag {
+		op := byte(opCont)
+		if i == 0 {
+			op = opText
+		}
+		frames = append(frames, frame(i+frag == size, 0, op, payload[i:i+frag], true))
+	}
+	r.write(frames...)
+	hosttest.Eventually(t, "the whole message delivered", func() bool {
+		got := messages(rec.events(id))
+		return len(got) == 1 && len(got[0]) == size
+	})
+	if got := messages(rec.events(id))[0]; got != string(payload) {
+		t.Fatal("the message arrived changed")
+	}
+}
