@@ -4,13 +4,15 @@
 #   wabt                                   wat2wasm (WAT plugins)
 #   clang lld wasi-libc libclang-rt-dev-wasm32 libc++-dev-wasm32   C and C++ plugins
 #   rustc cargo libstd-rust-dev-wasm32     Rust plugins (wasm32-unknown-unknown)
+#   nginx                                  the reverse-proxy (wss://) test
+#   chromium                               the browser tests (driven with chromedp)
 # AssemblyScript comes from npm, pinned in each plugin's package-lock.json
 # (its Makefile runs `npm ci`).
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in wabt clang lld wasi-libc libclang-rt-dev-wasm32 libc++-dev-wasm32 rustc cargo libstd-rust-dev-wasm32; do
+for pkg in wabt clang lld wasi-libc libclang-rt-dev-wasm32 libc++-dev-wasm32 rustc cargo libstd-rust-dev-wasm32 nginx chromium; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 
