@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 )
 
@@ -43,16 +44,33 @@ type Config struct {
 	// 503. Zero: unlimited.
 	MaxConnections int
 	// MaxConnectionsPerIP caps the connections from one client address (the
-	// host of the request's RemoteAddr); past it a handshake gets 429.
+	// host of the request's RemoteAddr, or the forwarded client address
+	// behind a trusted proxy: TrustedProxies); past it a handshake gets 429.
 	// Zero: unlimited.
 	MaxConnectionsPerIP int
+	// TrustedProxies are the reverse proxies (nginx, a load balancer) whose
+	// forwarded client address is believed. When a request's TCP peer is in
+	// one of these prefixes, the client's address is taken from
+	// X-Forwarded-For — the right-most hop that is not itself a trusted
+	// proxy — or, without that header, from X-Real-IP. That address is
+	// what conn_info "remote_addr" reports (as IP:0: proxies do not forward
+	// the client's port) and what MaxConnectionsPerIP counts. From any
+	// other peer both headers are ignored. Empty: never believed.
+	TrustedProxies []netip.Prefix
+
 	// Subprotocols the server speaks. The first one the client offers that is
 	// in this list is chosen (the client's preference wins). Nil: none.
 	Subprotocols []string
 
-	// Pages serves every path that is not /ws/NAME or /healthz (the chat
-	// page, say). Nil: 404.
+	// Pages serves every path that is not /ws/NAME, /healthz, /readyz or
+	// one of Routes (the chat page, say). Nil: 404.
 	Pages http.Handler
+	// Routes are more handlers served on the same listener, by
+	// http.ServeMux pattern: {"/metrics": m.Handler()}, say (Server.Handle
+	// adds one after New). A pattern that clashes with the server's own
+	// (/ws/{name}, /healthz, /readyz, "/" when Pages is set) or with
+	// another is logged at error level and not served.
+	Routes map[string]http.Handler
 
 	// Broker carries room fan-out. Nil: an in-memory broker for one node.
 	Broker Broker

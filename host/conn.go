@@ -107,6 +107,8 @@ func (c *Conn) enqueue(f *Frame) error {
 		return ErrClosed
 	}
 	if c.queuedMsgs+1 > lim.SendQueueMessages || c.queuedBytes+f.Len() > lim.SendQueueBytes {
+		c.ep.stats.dropped.Add(uint64(len(c.queue)) + 1)
+		c.ep.stats.slowCloses.Add(1)
 		c.queuedMsgs -= len(c.queue)
 		for i := range c.queue {
 			c.queuedBytes -= c.queue[i].Len()

@@ -67,6 +67,8 @@ func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 			return
 		}
 		extend()
+		c.ep.stats.msgsIn.add(c.id, 1)
+		c.ep.stats.bytesIn.add(c.id, uint64(len(buf)))
 		if !c.isOpen() {
 			continue // closing: messages that race the close are not delivered
 		}

@@ -49,7 +49,11 @@ func (c *Conn) writeLoop(cfg *Config) {
 			}
 		}
 		_ = c.raw.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
-		_, err := bufs.WriteTo(c.raw)
+		written, err := bufs.WriteTo(c.raw)
+		if n > 0 {
+			c.ep.stats.msgsOut.add(c.id, uint64(n))
+		}
+		c.ep.stats.bytesOut.add(c.id, uint64(written))
 		clear(batch)
 		batch = batch[:0]
 		c.mu.Lock()

@@ -1,6 +1,9 @@
 package host
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 const connShards = 32
 
@@ -13,6 +16,7 @@ type connTable struct {
 	}
 	closed bool           // guarded by every shard's mu: written with all held
 	live   sync.WaitGroup // one per added connection until it is removed
+	n      atomic.Int64   // live connections, for metrics
 }
 
 func (t *connTable) shard(id ConnID) int { return int(uint64(id) % connShards) }
@@ -38,6 +42,7 @@ func (t *connTable) add(c *Conn) bool {
 	}
 	sh.conns[c.id] = c
 	t.live.Add(1)
+	t.n.Add(1)
 	return true
 }
 
@@ -48,6 +53,7 @@ func (t *connTable) remove(id ConnID) {
 	delete(sh.conns, id)
 	sh.mu.Unlock()
 	if ok {
+		t.n.Add(-1)
 		t.live.Done()
 	}
 }

@@ -26,6 +26,7 @@ type Endpoint struct {
 	state   stateStore
 
 	handlerErrors atomic.Uint64
+	stats         endpointStats
 }
 
 // Name is the endpoint's name: it is served at /ws/NAME.

@@ -23,8 +23,9 @@ var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 // ValidName reports whether name may be served at /ws/NAME.
 func ValidName(name string) bool { return len(name) <= 128 && validName.MatchString(name) }
 
-// Server serves WebSocket endpoints at /ws/NAME, the health check at
-// /healthz and Config.Pages elsewhere. Safe for concurrent use.
+// Server serves WebSocket endpoints at /ws/NAME, the health checks at
+// /healthz and /readyz, Config.Routes, and Config.Pages elsewhere. Safe for
+// concurrent use.
 //
 // Lock order: Server.mu, then an endpoint's connTable shards.
 type Server struct {
@@ -42,6 +43,8 @@ type Server struct {
 
 	origins originPolicy // Config.AllowedOrigins; immutable
 	caps    connCaps     // Config.MaxConnections, MaxConnectionsPerIP
+
+	handshakes [handshakeResults]atomic.Uint64
 }
 
 // New returns a Server with cfg (zero fields take their defaults).
@@ -66,10 +69,33 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /ws/{name}", s.serveWebSocket)
 	s.mux.HandleFunc("/ws/{name}", serveWrongMethod)
 	s.mux.HandleFunc("/healthz", s.serveHealth)
+	s.mux.HandleFunc("/readyz", s.serveReady)
 	if cfg.Pages != nil {
 		s.mux.Handle("/", cfg.Pages)
 	}
+	for pattern, h := range cfg.Routes {
+		if err := s.Handle(pattern, h); err != nil {
+			s.log.Error("route not served", "err", err)
+		}
+	}
 	return s
+}
+
+// Handle serves h at pattern (an http.ServeMux pattern, like "/admin/") on
+// the server's listener, as Config.Routes does, for handlers that need the
+// Server to be built first (the admin API). ErrConfig for a nil handler or
+// a pattern that is invalid or clashes with one already served.
+func (s *Server) Handle(pattern string, h http.Handler) (err error) {
+	if h == nil {
+		return fmt.Errorf("%w: route %q: nil handler", ErrConfig, pattern)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: route %q: %v", ErrConfig, pattern, v)
+		}
+	}()
+	s.mux.Handle(pattern, h)
+	return nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -84,6 +110,20 @@ func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ok")
+}
+
+// serveReady answers /readyz: 200 while the server takes traffic (plugins
+// loaded, not shutting down), 503 before and during shutdown, so a load
+// balancer stops sending new clients before the connections are closed.
+func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
+	switch {
+	case s.isClosing():
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+	case !s.ready.Load():
+		http.Error(w, "starting: plugins not loaded yet", http.StatusServiceUnavailable)
+	default:
+		fmt.Fprintln(w, "ok")
+	}
 }
 
 // Mount serves h at /ws/name with limits l. ErrConfig for a bad name or
@@ -155,23 +195,31 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	ep, ok := s.beginConn(r.PathValue("name"))
 	if !ok {
 		if s.isClosing() {
+			s.countHandshake(HandshakeShuttingDown)
 			http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 			return
 		}
+		s.countHandshake(HandshakeNotFound)
 		http.Error(w, fmt.Sprintf("no plugin is served at %s", r.URL.Path), http.StatusNotFound)
 		return
 	}
 	defer s.conns.Done()
+	// From here on RemoteAddr is the client's, as a trusted proxy forwarded
+	// it (forwarded.go): Open, conn_info and the per-IP cap all see it.
+	r.RemoteAddr = s.clientAddr(r)
 	if msg := handshakeProblem(r); msg != "" {
+		s.countHandshake(HandshakeBadRequest)
 		http.Error(w, msg, http.StatusBadRequest)
 		return
 	}
 	if msg := s.originRefusal(r); msg != "" {
+		s.countHandshake(HandshakeOrigin)
 		http.Error(w, msg, http.StatusForbidden)
 		return
 	}
 	ip, ok := s.admitConn(w, r)
 	if !ok {
+		s.countHandshake(HandshakeCaps)
 		return
 	}
 	defer s.releaseConn(ip)
@@ -235,9 +283,11 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 	c := newConn(s.ids.next(), ep, info)
 	if !ep.conns.add(c) { // the endpoint closed since beginConn
 		if s.isClosing() {
+			s.countHandshake(HandshakeShuttingDown)
 			http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 			return
 		}
+		s.countHandshake(HandshakeNotFound)
 		http.Error(w, fmt.Sprintf("no plugin is served at %s", r.URL.Path), http.StatusNotFound)
 		return
 	}
@@ -247,9 +297,11 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		c.dropQueued()
 		ep.conns.remove(c.id)
 		if errors.Is(err, ErrRejected) {
+			s.countHandshake(HandshakeRejected)
 			http.Error(w, "connection rejected by the plugin", http.StatusForbidden)
 			return
 		}
+		s.countHandshake(HandshakeFault)
 		ep.log.Warn("open failed", "conn", c.id, "err", err)
 		http.Error(w, "the plugin failed to open the connection", http.StatusInternalServerError)
 		return
@@ -263,6 +315,7 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 	ws, err := s.upgrader.Upgrade(hw, r, respHeader)
 	if err != nil {
 		// Open accepted it, so it gets its Close all the same.
+		s.countHandshake(HandshakeUpgradeFailed)
 		ep.log.Info("upgrade failed", "conn", c.id, "err", err)
 		if hw.conn != nil {
 			_ = hw.conn.Close()
@@ -273,6 +326,7 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		ep.deliverClose(ctx, c, CloseAbnormal, "", KindIO, "handshake: "+err.Error())
 		return
 	}
+	s.countHandshake(HandshakeAccepted)
 	c.setSocket(ws, hw.conn.Conn)
 	c.deflate = hw.conn.deflate // read only by the writer, started below
 	ws.SetReadLimit(int64(ep.Limits().MaxMessageBytes))

@@ -26,6 +26,9 @@ type Options struct {
 	// OnLoad, if set, is told of every install, reload, refusal and
 	// removal by Plugins (for metrics and tests). It must not block.
 	OnLoad func(LoadEvent)
+	// Observer, if set, is told of loads and of every callback call, for
+	// metrics (see Observer). Nil: nothing is measured.
+	Observer Observer
 
 	// noDeadline compiles without interruption checks: a callback that
 	// loops forever then hangs its goroutine. Only benchmarks set it
@@ -55,6 +58,8 @@ type Engine struct {
 	log        *slog.Logger
 	cache      wazero.CompilationCache
 	noDeadline bool
+	obs        Observer     // nil: no metrics
+	instances  atomic.Int64 // started instances of every version not yet freed
 
 	cur      atomic.Pointer[version]
 	loadMu   sync.Mutex // serializes Load and Close
@@ -71,7 +76,7 @@ func NewEngine(name string, opts Options) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{name: name, log: log.With("plugin", name), cache: opts.Cache, noDeadline: opts.noDeadline}
+	return &Engine{name: name, log: log.With("plugin", name), cache: opts.Cache, noDeadline: opts.noDeadline, obs: opts.Observer}
 }
 
 // VersionInfo describes a loaded version. A plain value.
@@ -106,6 +111,9 @@ func (e *Engine) load(ctx context.Context, wasm []byte, m Manifest, probation bo
 	v.probation = probation
 	e.versions++
 	v.number = e.versions
+	if e.obs != nil {
+		v.obs = e.obs.Version(e.name, v.number)
+	}
 	if old := e.cur.Swap(v); old != nil {
 		old.retire()
 	}
@@ -122,6 +130,10 @@ func (e *Engine) Current() (VersionInfo, bool) {
 	}
 	return v.info(), true
 }
+
+// Instances is the number of started instances, of the serving version and
+// of replaced ones still finishing events.
+func (e *Engine) Instances() int64 { return e.instances.Load() }
 
 // Unload stops serving; events in flight finish first.
 func (e *Engine) Unload() {
@@ -151,11 +163,18 @@ func (e *Engine) invoke(ctx context.Context, ex export, ep *host.Endpoint, id ho
 		return 0, fmt.Errorf("plugin %s: %w", e.name, ErrNotLoaded)
 	}
 	defer v.release()
+	var start time.Time
+	if v.obs != nil {
+		start = time.Now()
+	}
 	inst, err := v.get(ctx)
 	if err != nil {
 		err = fmt.Errorf("%w: %s: no instance: %w", ErrTrap, ex, err)
 		if ctx.Err() == nil { // not the connection going away
 			v.tally(ex, p1, err)
+			if v.obs != nil {
+				v.obs.Call(Callback(ex), time.Since(start), err)
+			}
 		}
 		return 0, faultError{err}
 	}
@@ -166,6 +185,9 @@ func (e *Engine) invoke(ctx context.Context, ex export, ep *host.Endpoint, id ho
 	res, usable, err := inst.call(ex, ep, id, payload, p1, p2)
 	v.put(inst, usable)
 	v.tally(ex, p1, err)
+	if v.obs != nil {
+		v.obs.Call(Callback(ex), time.Since(start), err)
+	}
 	if err != nil {
 		return 0, faultError{err}
 	}

@@ -77,6 +77,7 @@ func (f faultError) Error() string   { return f.err.Error() }
 func (f faultError) Unwrap() []error { return []error{host.ErrFault, f.err} }
 
 func (inst *instance) close() {
+	inst.v.engine.instances.Add(-1)
 	inst.timer.Stop()
 	inst.cancel()
 	_ = inst.mod.Close(context.Background())

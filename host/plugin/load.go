@@ -167,6 +167,7 @@ func (v *version) instantiate(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("%w: instantiate: %w", ErrInvalidModule, err)
 	}
 	inst.mod = mod
+	v.engine.instances.Add(1) // inst.close takes it back
 	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
 		if _, err := init.Call(initCtx); err != nil {
 			inst.close()

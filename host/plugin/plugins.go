@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wshost/wshost/host"
 )
@@ -30,6 +31,11 @@ type Plugins struct {
 	mu     sync.Mutex
 	served map[string]*served
 	closed bool
+
+	// errMu guards errs. It is taken after mu or a served plugin's mu, and
+	// nothing is taken while it is held.
+	errMu sync.Mutex
+	errs  map[string]loadError // the last refusal of each name
 }
 
 // served is one plugin name: its engine, endpoint and the content serving.
@@ -44,6 +50,8 @@ type served struct {
 	good    *content            // what a reload on probation rolls back to
 	refused [][sha256.Size]byte // rolled-back contents, refused if they arrive again
 	tripped atomic.Uint64       // the last version number that tripped
+
+	rollbacks atomic.Uint64 // automatic rollbacks of this name
 }
 
 // NewPlugins returns an empty set serving on srv.
@@ -52,7 +60,7 @@ func NewPlugins(srv *host.Server, opts Options) *Plugins {
 		opts.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Plugins{srv: srv, opts: opts, log: opts.Logger, served: make(map[string]*served), ctx: ctx, cancel: cancel}
+	return &Plugins{srv: srv, opts: opts, log: opts.Logger, served: make(map[string]*served), errs: make(map[string]loadError), ctx: ctx, cancel: cancel}
 }
 
 // Install serves wasm, with the manifest's TOML (nil: none), at /ws/name.
@@ -140,6 +148,14 @@ func current(e *Engine) VersionInfo {
 }
 
 func (p *Plugins) report(ev LoadEvent) {
+	if ev.Err != nil {
+		p.errMu.Lock()
+		p.errs[ev.Name] = loadError{err: ev.Err.Error(), at: time.Now()}
+		p.errMu.Unlock()
+	}
+	if p.opts.Observer != nil {
+		p.opts.Observer.Loaded(ev)
+	}
 	if p.opts.OnLoad != nil {
 		p.opts.OnLoad(ev)
 	}
@@ -151,6 +167,9 @@ func (p *Plugins) Remove(name string) {
 	p.mu.Lock()
 	s := p.served[name]
 	delete(p.served, name)
+	p.errMu.Lock()
+	delete(p.errs, name)
+	p.errMu.Unlock()
 	p.mu.Unlock()
 	if s == nil {
 		return

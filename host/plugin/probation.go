@@ -148,6 +148,7 @@ func (p *Plugins) rollback(s *served, name string, t trip) {
 	s.cur, s.good = &good, &good
 	s.hash = good.hash
 	p.rollbacks.Add(1)
+	s.rollbacks.Add(1)
 	p.log.Error("plugin rolled back to the last good version", "plugin", name,
 		"faulty_version", t.number, "faults", t.faults, "calls", t.calls, "version", info.Number)
 	p.report(LoadEvent{Name: name, Version: info, RolledBack: true, Err: fmt.Errorf("plugin %s: %w", name, reason)})

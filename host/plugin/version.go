@@ -30,6 +30,7 @@ type version struct {
 	compiled wazero.CompiledModule
 
 	pool chan *instance // nil entries are slots to fill on demand
+	obs  CallObserver   // nil: no metrics; set before the version serves
 
 	refs      atomic.Int64 // in-flight events, plus retiredBit once retired
 	closeOnce sync.Once
@@ -74,6 +75,9 @@ func (v *version) close() {
 			}
 		}
 		_ = v.runtime.Close(context.Background())
+		if v.obs != nil {
+			v.obs.Retired()
+		}
 	})
 }
 

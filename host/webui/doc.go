@@ -10,6 +10,11 @@
 //	mux.Handle("/chat/", http.StripPrefix("/chat", webui.Handler()))
 //	// page: https://host/chat/  ->  socket: wss://host/chat/ws/chat
 //
+// The page is built on wshost-client.js, an ES module served beside it
+// ("/wshost-client.js") that users may import in their own pages: connect(url,
+// {onMessage, onState, ...}) with reconnects (exponential backoff with
+// jitter), sends queued while disconnected, and close(). See README.md.
+//
 // The chat protocol is plain text lines: the client sends message text or the
 // commands "/nick NAME", "/join ROOM" and "/who"; the server answers with
 // notices ("* ..."), chat lines ("[ROOM] NICK: TEXT") and errors ("! ...").

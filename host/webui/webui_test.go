@@ -63,8 +63,9 @@ func TestAssets(t *testing.T) {
 	defer srv.Close()
 
 	for path, want := range map[string]string{
-		"/app.js":    "text/javascript",
-		"/style.css": "text/css",
+		"/app.js":           "text/javascript",
+		"/style.css":        "text/css",
+		"/wshost-client.js": "text/javascript",
 	} {
 		resp, body := get(t, srv, path, nil)
 		if resp.StatusCode != http.StatusOK {
@@ -124,9 +125,37 @@ func TestUnderPrefix(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	for _, path := range []string{"/chat/", "/chat/app.js", "/chat/style.css"} {
+	for _, path := range []string{"/chat/", "/chat/app.js", "/chat/style.css", "/chat/wshost-client.js"} {
 		if resp, _ := get(t, srv, path, nil); resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s = %d, want 200", path, resp.StatusCode)
+		}
+	}
+}
+
+// The page's scripts refer to each other and to the socket by relative
+// URLs only, so the page works under any path prefix and over https.
+func TestRelativeURLs(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+
+	_, app := get(t, srv, "/app.js", nil)
+	if !strings.Contains(app, `from './wshost-client.js'`) {
+		t.Errorf("app.js does not import ./wshost-client.js")
+	}
+	if !strings.Contains(app, `socketURL('ws/chat'`) {
+		t.Errorf("app.js does not compute the socket URL from ws/chat relative to the page")
+	}
+	_, client := get(t, srv, "/wshost-client.js", nil)
+	for _, export := range []string{"export function connect(", "export function socketURL(", "export function backoffDelay("} {
+		if !strings.Contains(client, export) {
+			t.Errorf("wshost-client.js lacks %q", export)
+		}
+	}
+	for name, body := range map[string]string{"app.js": app, "wshost-client.js": client} {
+		for _, abs := range []string{"'/ws/", "\"/ws/", "ws://", "wss://", "http://", "https://"} {
+			if strings.Contains(body, abs) {
+				t.Errorf("%s contains the absolute reference %q", name, abs)
+			}
 		}
 	}
 }

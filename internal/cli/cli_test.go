@@ -69,13 +69,20 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}{
 		{"unknown flag", []string{"--bogus"}, "flag provided but not defined: -bogus"},
 		{"missing dir", []string{"--plugins", "/does/not/exist"}, "--plugins: open /does/not/exist"},
-		{"bad level", []string{"--log-level", "loud"}, `--log-level "loud"`},
+		{"bad level", []string{"--log-level", "loud"}, `--log-level: "loud": want debug, info, warn or error`},
 		{"stray argument", []string{"serve"}, `unexpected argument "serve"`},
-		{"bad duration", []string{"--ping-interval", "0s"}, "--ping-interval must be positive"},
-		{"bad handshake timeout", []string{"--handshake-timeout", "0s"}, "--handshake-timeout must be positive"},
+		{"bad duration", []string{"--ping-interval", "0s"}, `--ping-interval: must be positive, not "0s"`},
+		{"bad handshake timeout", []string{"--handshake-timeout", "0s"}, `--handshake-timeout: must be positive`},
 		{"bad origin", []string{"--allowed-origins", "https://ok.example,chat.example.com"}, `--allowed-origins: "chat.example.com" is not an origin`},
-		{"negative cap", []string{"--max-connections", "-1"}, "--max-connections must not be negative"},
-		{"negative ip cap", []string{"--max-connections-per-ip", "-2"}, "--max-connections-per-ip must not be negative"},
+		{"negative cap", []string{"--max-connections", "-1"}, "--max-connections: must not be negative"},
+		{"negative ip cap", []string{"--max-connections-per-ip", "-2"}, "--max-connections-per-ip: must not be negative"},
+		{"tls cert without key", []string{"--tls-cert", "x.pem"}, "--tls-cert and --tls-key: give both"},
+		{"tls pair missing", []string{"--tls-cert", "/nope/c.pem", "--tls-key", "/nope/k.pem"}, "--tls-cert, --tls-key: open /nope/c.pem"},
+		{"bad proxy", []string{"--trusted-proxies", "10.0.0.0/8,nginx"}, `--trusted-proxies: "nginx" is not a CIDR prefix`},
+		{"bad addr", []string{"--addr", "8080"}, `--addr: "8080": want HOST:PORT`},
+		{"bad compression level", []string{"--compression-level", "12"}, `--compression-level: "12": want 1 to 9`},
+		{"bad metrics flag", []string{"--metrics=maybe"}, `--metrics: "maybe": want true or false`},
+		{"missing config", []string{"--config", "/nope.toml"}, "--config: open /nope.toml"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -96,7 +103,9 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 		t.Fatalf("--help exit %d", code)
 	}
 	for _, flag := range []string{"-addr", "-plugins", "-cache-dir", "-log-level", "-log-format", "-shutdown-timeout", "-ping-interval", "-pong-timeout", "-reload-debounce", "-compression",
-		"-handshake-timeout", "-allowed-origins", "-max-connections", "-max-connections-per-ip"} {
+		"-handshake-timeout", "-allowed-origins", "-max-connections", "-max-connections-per-ip",
+		"-config", "-write-timeout", "-close-timeout", "-compression-level", "-compression-min-bytes", "-tls-cert", "-tls-key", "-trusted-proxies",
+		"-metrics", "-metrics-addr", "-admin-token"} {
 		if !strings.Contains(stdout.String(), flag) {
 			t.Errorf("--help does not mention %s", flag)
 		}
@@ -112,7 +121,7 @@ func start(t *testing.T, args ...string) (url string, stop func() int, stderr *s
 	done := make(chan int, 1)
 	args = append([]string{"--addr", "127.0.0.1:0", "--cache-dir", cacheDir}, args...)
 	go func() { done <- cli.Main(ctx, args, stdout, stderr) }()
-	re := regexp.MustCompile(`http://[0-9.:]+/`)
+	re := regexp.MustCompile(`https?://[0-9.:]+/`)
 	deadline := time.Now().Add(30 * time.Second)
 	for url = re.FindString(stdout.String()); url == ""; url = re.FindString(stdout.String()) {
 		select {
@@ -300,5 +309,60 @@ func TestNew(t *testing.T) {
 	}
 	if code := cli.Main(context.Background(), []string{"new", "--lang", "cobol", "x"}, &stdout, &stderr); code != 2 {
 		t.Fatalf("an unknown language: exit %d, want 2", code)
+	}
+}
+
+// TestMetricsAndAdmin: /metrics is on by default on the main listener; the
+// admin API answers only with its token.
+func TestMetricsAndAdmin(t *testing.T) {
+	const token = "0123456789abcdef-test-token"
+	t.Setenv("WSHOST_ADMIN_TOKEN", token)
+	url, _, _ := start(t)
+	waitHealthy(t, url)
+	ws := "ws" + strings.TrimPrefix(url, "http") + "ws/chat?nick=mo"
+	c, _, err := websocket.DefaultDialer.Dial(ws, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.WriteMessage(websocket.TextMessage, []byte("hello metrics"))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for range 2 { // the welcome, then the echo of the broadcast
+		if _, _, err := c.ReadMessage(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	get := func(path, auth string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := httpc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("metrics", "")
+	if code != 200 {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, family := range []string{"wshost_connections", "wshost_messages_received_total", "wshost_plugin_calls_total", "wshost_plugin_call_duration_seconds", "wshost_handshakes_total"} {
+		if !strings.Contains(body, family) {
+			t.Errorf("/metrics lacks %s", family)
+		}
+	}
+	if code, _ := get("admin/plugins", ""); code != 401 {
+		t.Errorf("/admin/plugins without the token: %d, want 401", code)
+	}
+	if code, body := get("admin/plugins", token); code != 200 || !strings.Contains(body, `"chat"`) {
+		t.Errorf("/admin/plugins: %d %s", code, body)
+	}
+	if code, _ := get("readyz", ""); code != 200 {
+		t.Errorf("/readyz: %d", code)
 	}
 }

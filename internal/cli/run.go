@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,10 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
 	"github.com/wshost/wshost/host"
+	"github.com/wshost/wshost/host/admin"
+	"github.com/wshost/wshost/host/metrics"
 	"github.com/wshost/wshost/host/plugin"
 	"github.com/wshost/wshost/host/webui"
 	"github.com/wshost/wshost/plugins/examples"
@@ -91,17 +95,46 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		certs, err := newCertReloader(cfg.TLSCert, cfg.TLSKey, log)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("--tls-cert, --tls-key: %w (%w)", err, errUsage)
+		}
+		wctx, stopWatch := context.WithCancel(ctx)
+		wait := certs.startWatch(wctx)
+		defer func() { stopWatch(); wait() }()
+		ln = tls.NewListener(ln, certs.tlsConfig())
+		scheme = "https"
+	}
+	var m *metrics.Metrics
+	routes := map[string]http.Handler{}
+	if cfg.Metrics.Enabled {
+		m = metrics.New()
+		if cfg.Metrics.Addr == "" {
+			routes["/metrics"] = m.Handler()
+		}
+	}
 	srv := host.New(host.Config{
+		Routes:       routes,
 		Logger:       log,
 		PingInterval: cfg.PingInterval,
 		PongTimeout:  cfg.PongTimeout,
+		WriteTimeout: cfg.WriteTimeout,
+		CloseTimeout: cfg.CloseTimeout,
 		Pages:        webui.Handler(),
-		Compression:  host.Compression{Enabled: cfg.Compression},
+		Compression: host.Compression{
+			Enabled:  cfg.Compression,
+			Level:    cfg.CompressionLevel,
+			MinBytes: cfg.CompressionMinBytes,
+		},
 
 		HandshakeTimeout:    cfg.HandshakeTimeout,
 		AllowedOrigins:      cfg.AllowedOrigins,
 		MaxConnections:      cfg.MaxConnections,
 		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
+		TrustedProxies:      cfg.TrustedProxies,
 	})
 	opts := plugin.Options{Logger: log}
 	if cfg.CacheDir != "" {
@@ -113,10 +146,35 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 			defer cache.Close(context.Background())
 		}
 	}
+	if m != nil {
+		opts.Observer = m
+	}
 	plugins := plugin.NewPlugins(srv, opts)
 	defer plugins.Close()
+	if m != nil {
+		m.Watch(srv, plugins)
+		if cfg.Metrics.Addr != "" {
+			stop, err := serveMetrics(ctx, cfg.Metrics.Addr, m.Handler(), log)
+			if err != nil {
+				_ = ln.Close()
+				return err
+			}
+			defer stop()
+		}
+	}
+	if cfg.Admin.Token != "" {
+		a, err := admin.New(cfg.Admin.Token, srv, plugins)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("admin.token: %w (%w)", err, errUsage)
+		}
+		if err := srv.Handle("/admin/", a); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 
-	fmt.Fprintf(stdout, "wshost listening on http://%s/ (chat page at /, plugins at /ws/NAME)\n", ln.Addr())
+	fmt.Fprintf(stdout, "wshost listening on %s://%s/ (chat page at /, plugins at /ws/NAME)\n", scheme, ln.Addr())
 	watchErr := make(chan error, 1)
 	if cfg.PluginsDir == "" {
 		if err := plugins.Install(ctx, "chat", examples.Chat(), nil); err != nil {
@@ -139,4 +197,27 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("shut down")
 	return nil
+}
+
+// serveMetrics serves /metrics on its own address until stop is called.
+func serveMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", h)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = hs.Serve(ln)
+	}()
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+		<-done
+	}, nil
 }

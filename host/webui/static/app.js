@@ -1,8 +1,12 @@
-// wshost chat page. Plain JavaScript, loaded as an ES module; no dependencies.
+// wshost chat page. Plain JavaScript, loaded as an ES module; no dependencies but
+// wshost-client.js beside it.
 //
 // Talks to the chat plugin over a WebSocket at "ws/chat" relative to this
 // page (ws: or wss: to match http: or https:), one text line per message.
-// Server text is only ever inserted with textContent, never as HTML.
+// Server text is only ever inserted with textContent, never as HTML. The
+// connection (reconnects, backoff, queued sends) is wshost-client.js's.
+
+import { connect as wshostConnect, socketURL } from './wshost-client.js';
 
 const NICK_RE = /^[A-Za-z0-9_-]{1,32}$/;
 const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -55,25 +59,21 @@ const ui = {
 // ---- state ----
 
 const state = {
-  ws: null,            // current WebSocket, or null
-  generation: 0,       // bumps on every connect; stale socket events are ignored
+  client: null,        // the wshost-client connection
   status: 'connecting',
-  wasOnline: false,    // the socket that just closed had opened
-  attempt: 0,          // reconnect attempts since the last successful connection
-  retryTimer: null,
   retryAt: 0,
   countdownTimer: null,
-  connectTimer: null,
-  stopped: false,      // page is being hidden/unloaded: do not reconnect
   nick: '',
   room: '',
   members: [],
-  queue: [],           // texts typed while disconnected, sent on reconnect
+  queuedWho: 0,        // user "/who" commands among the queued sends
   whoPending: [],      // FIFO of {auto, at} for every /who sent on this socket
   whoTimer: null,
   history: [],
   historyPos: -1,
 };
+
+const stateLog = [];   // every connection state, oldest first (for tests)
 
 // ---- storage ----
 
@@ -96,105 +96,55 @@ function save(key, value) {
 
 // ---- connection ----
 
-function socketURL() {
-  const url = new URL('ws/chat', window.location.href);
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.hash = '';
-  url.search = '';
-  if (NICK_RE.test(state.nick)) url.searchParams.set('nick', state.nick);
-  if (ROOM_RE.test(state.room)) url.searchParams.set('room', state.room);
-  return url.toString();
-}
-
-function clearTimers() {
-  clearTimeout(state.retryTimer);
-  clearInterval(state.countdownTimer);
-  clearTimeout(state.connectTimer);
-  state.retryTimer = state.countdownTimer = state.connectTimer = null;
+// The socket lives at "ws/chat" beside the page, so the page works under a
+// path prefix and over https (wss:) as well as at "/" over http (ws:). The
+// current nick and room go along on every attempt, so a reconnect lands in
+// the same room with the same name.
+function chatURL() {
+  return socketURL('ws/chat', {
+    nick: NICK_RE.test(state.nick) ? state.nick : '',
+    room: ROOM_RE.test(state.room) ? state.room : '',
+  });
 }
 
 function connect() {
-  clearTimers();
-  if (state.ws) {
-    const old = state.ws;
-    state.ws = null;
-    old.onopen = old.onmessage = old.onclose = old.onerror = null;
-    try { old.close(1000); } catch { /* already closed */ }
-  }
-  state.stopped = false;
-  state.whoPending = [];
-  const gen = ++state.generation;
-  setStatus('connecting');
-
-  let ws;
-  try {
-    ws = new WebSocket(socketURL());
-  } catch (err) {
-    logLine('local', `cannot connect: ${err && err.message ? err.message : err}`);
-    scheduleReconnect();
-    return;
-  }
-  state.ws = ws;
-  state.wasOnline = false;
-
-  state.connectTimer = setTimeout(() => {
-    if (gen === state.generation && ws.readyState === WebSocket.CONNECTING) ws.close();
-  }, CONNECT_TIMEOUT_MS);
-
-  ws.onopen = () => {
-    if (gen !== state.generation) return;
-    clearTimeout(state.connectTimer);
-    state.attempt = 0;
-    state.wasOnline = true;
-    setStatus('online');
-    flushQueue();
-    requestWho(true);
-  };
-
-  ws.onmessage = (ev) => {
-    if (gen !== state.generation || typeof ev.data !== 'string') return;
-    for (const raw of ev.data.split('\n')) {
-      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-      if (line !== '') handleLine(line);
-    }
-  };
-
-  ws.onclose = (ev) => {
-    if (gen !== state.generation) return;
-    state.ws = null;
-    state.whoPending = [];
-    clearTimeout(state.whoTimer);
-    if (state.wasOnline) {
+  state.client = wshostConnect(chatURL, {
+    backoffBaseMs: BACKOFF_BASE_MS,
+    backoffMaxMs: BACKOFF_MAX_MS,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    maxQueue: MAX_QUEUE,
+    onState: (status, info) => {
+      if (status !== 'online') {
+        state.whoPending = [];
+        clearTimeout(state.whoTimer);
+      }
+      stateLog.push(status);
+      if (stateLog.length > 200) stateLog.shift();
+      if (info.error) logLine('local', `cannot connect: ${info.error.message || info.error}`);
+      state.retryAt = info.retryAt;
+      clearInterval(state.countdownTimer);
+      state.countdownTimer = status === 'reconnecting' ? setInterval(renderStatus, 250) : null;
+      setStatus(status);
+    },
+    onOpen: () => {
+      // The queue went out first, in order; its /who replies come first.
+      for (; state.queuedWho > 0; state.queuedWho--) state.whoPending.push({ auto: false, at: Date.now() });
+      renderQueued();
+      requestWho(true);
+    },
+    onClose: (ev) => {
       const why = ev.reason ? `: ${ev.reason}` : '';
       logLine('local', `disconnected (code ${ev.code}${why})`);
-    }
-    state.wasOnline = false;
-    if (!state.stopped) scheduleReconnect();
-  };
-
-  ws.onerror = () => {
-    // A close event always follows; reconnecting is handled there.
-  };
-}
-
-function backoffDelay(attempt) {
-  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 16));
-  // "Equal jitter": somewhere between half the cap and the cap.
-  return Math.round(cap / 2 + Math.random() * (cap / 2));
-}
-
-function scheduleReconnect() {
-  clearTimers();
-  if (navigator.onLine === false) {
-    setStatus('offline');
-    return; // the window's "online" event reconnects
-  }
-  const delay = backoffDelay(state.attempt);
-  state.attempt += 1;
-  state.retryAt = Date.now() + delay;
-  state.retryTimer = setTimeout(connect, delay);
-  state.countdownTimer = setInterval(renderStatus, 250);
-  setStatus('reconnecting');
+    },
+    onQueue: () => renderQueued(),
+    onMessage: (data) => {
+      if (typeof data !== 'string') return;
+      for (const raw of data.split('\n')) {
+        const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+        if (line !== '') handleLine(line);
+      }
+    },
+  });
 }
 
 function setStatus(status) {
@@ -218,6 +168,9 @@ function renderStatus() {
     case 'offline':
       text = 'offline';
       break;
+    case 'closed':
+      text = 'disconnected';
+      break;
     case 'reconnecting': {
       const secs = Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
       text = `reconnecting in ${secs}s`;
@@ -228,43 +181,29 @@ function renderStatus() {
   }
   ui.status.dataset.state = state.status;
   if (ui.statusText.textContent !== text) ui.statusText.textContent = text;
-  ui.retryNow.hidden = state.status !== 'offline' && state.status !== 'reconnecting';
+  ui.retryNow.hidden = !['offline', 'reconnecting', 'closed'].includes(state.status);
 }
 
 // ---- sending ----
 
 function isOpen() {
-  return state.ws !== null && state.ws.readyState === WebSocket.OPEN;
-}
-
-function transmit(text, auto) {
-  state.ws.send(text);
-  if (WHO_CMD_RE.test(text)) {
-    state.whoPending.push({ auto, at: Date.now() });
-  }
+  return state.client !== null && state.client.open;
 }
 
 // send sends a line typed by the user (or a command from the forms); while
-// disconnected it is queued and sent on reconnect.
-function send(text) {
-  if (isOpen()) {
-    transmit(text, false);
-    return;
+// disconnected the client queues it and sends it on reconnect.
+function send(text, auto = false) {
+  const isWho = WHO_CMD_RE.test(text);
+  if (state.client.send(text)) {
+    if (isWho) state.whoPending.push({ auto, at: Date.now() });
+  } else if (isWho) {
+    state.queuedWho += 1;
   }
-  state.queue.push(text);
-  if (state.queue.length > MAX_QUEUE) state.queue.shift();
-  renderQueued();
-}
-
-function flushQueue() {
-  const pending = state.queue;
-  state.queue = [];
-  for (const text of pending) transmit(text, false);
-  renderQueued();
 }
 
 function renderQueued() {
-  const n = state.queue.length;
+  const n = state.client ? state.client.queued : 0;
+  if (n === 0) state.queuedWho = 0;
   ui.queued.hidden = n === 0;
   ui.queued.textContent = n === 0 ? '' :
     `${n} message${n === 1 ? '' : 's'} queued, will be sent when the connection is back`;
@@ -277,7 +216,7 @@ function requestWho(now = false) {
   state.whoTimer = null;
   const go = () => {
     state.whoTimer = null;
-    if (isOpen()) transmit('/who', true);
+    if (isOpen()) send('/who', true);
   };
   if (now) go();
   else state.whoTimer = setTimeout(go, WHO_DEBOUNCE_MS);
@@ -502,29 +441,17 @@ ui.roomForm.addEventListener('submit', (ev) => {
   if (room !== state.room) send(`/join ${room}`);
 });
 
-ui.retryNow.addEventListener('click', () => connect());
+ui.retryNow.addEventListener('click', () => state.client.reconnect());
 
-window.addEventListener('online', () => {
-  if (!isOpen() && !state.stopped) connect();
-});
-
-window.addEventListener('offline', () => {
-  // The socket may linger half-open; the close event (or the next failed
-  // attempt) will notice. Stop counting down meanwhile.
-  if (!isOpen()) {
-    clearTimers();
-    setStatus('offline');
-  }
-});
-
+// Leaving the page closes the socket cleanly (and lets the page into the
+// back/forward cache); coming back from that cache reconnects.
 window.addEventListener('pagehide', () => {
-  state.stopped = true;
-  clearTimers();
-  if (state.ws) state.ws.close(1000, 'page closed');
+  clearInterval(state.countdownTimer);
+  if (state.client) state.client.close(1000, 'page closed');
 });
 
 window.addEventListener('pageshow', (ev) => {
-  if (ev.persisted) connect(); // restored from the back/forward cache
+  if (ev.persisted && state.client) state.client.reconnect();
 });
 
 // ---- start ----
@@ -544,11 +471,17 @@ window.addEventListener('pageshow', (ev) => {
 }
 
 // A read-only view of the state for debugging and browser tests.
+// connections counts successful opens (1 + reconnects); states records
+// every state change since the page loaded.
 window.wshostChat = Object.freeze({
   get status() { return state.status; },
   get nick() { return state.nick; },
   get room() { return state.room; },
   get members() { return [...state.members]; },
-  get queued() { return [...state.queue]; },
-  reconnect: () => connect(),
+  get queued() { return state.client.queue; },
+  get connections() { return state.client.connections; },
+  get reconnects() { return Math.max(0, state.client.connections - 1); },
+  get states() { return [...stateLog]; },
+  get socketURL() { return state.client.socket ? state.client.socket.url : chatURL(); },
+  reconnect: () => state.client.reconnect(),
 });
