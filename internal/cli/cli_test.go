@@ -366,3 +366,19 @@ func TestMetricsAndAdmin(t *testing.T) {
 		t.Errorf("/readyz: %d", code)
 	}
 }
+
+// TestBuiltinNativeChat: --builtin-chat native serves the same chat as a Go
+// handler (the benchmarks' baseline).
+func TestBuiltinNativeChat(t *testing.T) {
+	url, _, _ := start(t, "--builtin-chat", "native")
+	waitHealthy(t, url)
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"ws/chat?nick=nat", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, msg, err := c.ReadMessage(); err != nil || !strings.HasPrefix(string(msg), "* welcome nat!") {
+		t.Fatalf("welcome: %q %v", msg, err)
+	}
+}

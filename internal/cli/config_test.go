@@ -32,6 +32,7 @@ func TestConfigEveryKey(t *testing.T) {
 	path := writeConfig(t, `
 addr = "0.0.0.0:9443"
 plugins = "`+plugins+`"
+builtin_chat = "native"
 cache_dir = "/var/cache/wshost"
 log_level = "debug"
 log_format = "json"
@@ -77,7 +78,7 @@ token = "s3cret"
 		t.Fatal(err)
 	}
 	want := cli.Config{
-		ConfigFile: path, Addr: "0.0.0.0:9443", PluginsDir: plugins, CacheDir: "/var/cache/wshost",
+		ConfigFile: path, Addr: "0.0.0.0:9443", PluginsDir: plugins, BuiltinChat: "native", CacheDir: "/var/cache/wshost",
 		LogLevel: slog.LevelDebug, LogFormat: "json",
 		ShutdownTimeout: 30 * time.Second, PingInterval: 15 * time.Second, PongTimeout: 25 * time.Second,
 		Debounce: 250 * time.Millisecond, WriteTimeout: 7 * time.Second, CloseTimeout: 3 * time.Second,

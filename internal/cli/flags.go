@@ -28,6 +28,7 @@ type Config struct {
 	ConfigFile      string // the TOML file read, "" if none
 	Addr            string
 	PluginsDir      string // "": serve the embedded chat plugin at /ws/chat
+	BuiltinChat     string // without PluginsDir: "wasm" (the embedded plugin) or "native" (the same chat in Go)
 	CacheDir        string // "": compile in memory only
 	LogLevel        slog.Level
 	LogFormat       string // "text" or "json"
@@ -176,6 +177,13 @@ func settings() []setting {
 			return nil
 		}},
 		stringSetting("plugins", "", "", "DIR", "serve and watch the plugins in `DIR` (NAME.wasm at /ws/NAME, manifest NAME.toml); without it, the embedded chat plugin is served at /ws/chat", func(c *Config) *string { return &c.PluginsDir }),
+		{key: "builtin_chat", def: "wasm", arg: "KIND", usage: "without plugins: serve the default chat as `KIND` wasm (the embedded plugin) or native (the same logic as a Go handler, the baseline of benchmarks)", set: func(c *Config, v string) error {
+			if v != "wasm" && v != "native" {
+				return fmt.Errorf("%q: want wasm or native", v)
+			}
+			c.BuiltinChat = v
+			return nil
+		}},
 		stringSetting("cache_dir", "", defaultCacheDir(), "DIR", "keep compiled plugins in `DIR` so restarts skip compiling; empty: don't", func(c *Config) *string { return &c.CacheDir }),
 		{key: "log_level", def: "info", arg: "LEVEL", usage: "log `LEVEL`: debug, info, warn or error", set: func(c *Config, v string) error {
 			if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/wshost/wshost/host/plugin"
 	"github.com/wshost/wshost/host/webui"
 	"github.com/wshost/wshost/plugins/examples"
+	"github.com/wshost/wshost/plugins/examples/nativechat"
 )
 
 // Main runs the command with args until ctx ends and returns the exit
@@ -177,9 +178,9 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "wshost listening on %s://%s/ (chat page at /, plugins at /ws/NAME)\n", scheme, ln.Addr())
 	watchErr := make(chan error, 1)
 	if cfg.PluginsDir == "" {
-		if err := plugins.Install(ctx, "chat", examples.Chat(), nil); err != nil {
+		if err := serveBuiltinChat(ctx, cfg, srv, plugins); err != nil {
 			_ = ln.Close()
-			return fmt.Errorf("embedded chat plugin: %w", err)
+			return err
 		}
 		srv.SetReady(true)
 		close(watchErr)
@@ -220,4 +221,19 @@ func serveMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Lo
 		_ = hs.Shutdown(sctx)
 		<-done
 	}, nil
+}
+
+// serveBuiltinChat serves the default chat at /ws/chat: the embedded Wasm
+// plugin, or the same logic as a native handler (for benchmarks).
+func serveBuiltinChat(ctx context.Context, cfg Config, srv *host.Server, plugins *plugin.Plugins) error {
+	if cfg.BuiltinChat == "native" {
+		if _, err := srv.Mount("chat", nativechat.Handler{}, host.Limits{}); err != nil {
+			return fmt.Errorf("native chat: %w", err)
+		}
+		return nil
+	}
+	if err := plugins.Install(ctx, "chat", examples.Chat(), nil); err != nil {
+		return fmt.Errorf("embedded chat plugin: %w", err)
+	}
+	return nil
 }
