@@ -1,7 +1,8 @@
 # make test    installs what is missing, builds every language's plugins, then
 #              runs every test (the CI entry point)
 # make plugins builds every example, conformance and test plugin from source
-# make bench   runs the engine benchmarks
+# make bench   runs the engine benchmarks, then the side-by-side load runs
+#              (bench-compare: results in BENCHMARKS.md)
 
 GO        ?= go
 WAT       := $(wildcard host/plugin/testdata/*.wat internal/soak/testdata/*.wat)
@@ -54,6 +55,14 @@ soak:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/plugin/
+	$(MAKE) bench-compare
+
+# make bench-compare   side-by-side load runs (cmd/wsbench) of wshost against
+#              gorilla's chat example, Centrifugo and Node ws, medians into
+#              BENCHMARKS.md (scripts/bench/run.sh; knobs: REPS, DURATION, ...)
+.PHONY: bench-compare
+bench-compare:
+	./scripts/bench/run.sh
 
 run:
 	$(GO) run ./cmd/wshost
