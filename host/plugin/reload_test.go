@@ -12,42 +12,15 @@ import (
 	"github.com/wshost/wshost/host"
 	"github.com/wshost/wshost/host/hosttest"
 	"github.com/wshost/wshost/host/plugin"
+	"github.com/wshost/wshost/internal/pluginfile"
 )
 
-// withCustomSection appends a custom section to a module: different bytes,
-// same behaviour — a new version of the same plugin.
-func withCustomSection(wasm []byte, name, data string) []byte {
-	payload := appendULEB(nil, uint64(len(name)))
-	payload = append(append(payload, name...), data...)
-	out := append([]byte{}, wasm...)
-	out = append(out, 0)
-	out = appendULEB(out, uint64(len(payload)))
-	return append(out, payload...)
-}
+// withCustomSection and writeAtomic: see internal/pluginfile.
+var withCustomSection = pluginfile.WithCustomSection
 
-func appendULEB(b []byte, v uint64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			c |= 0x80
-		}
-		b = append(b, c)
-		if v == 0 {
-			return b
-		}
-	}
-}
-
-// writeAtomic writes a file the way deploy tools do: a temp file (a
-// dotfile, which the watcher ignores) renamed into place.
 func writeAtomic(t testing.TB, path string, data []byte) {
 	t.Helper()
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := pluginfile.WriteAtomic(path, data); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,20 +3,20 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wshost/wshost/internal/pluginfile"
 )
 
 const (
@@ -211,7 +211,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	r.shutdown(conns)
 	res.Drops, res.Errors = r.drops.Load(), r.errs.Load()
 	if reloadBase != nil {
-		if err := writeAtomic(cfg.ReloadFile, reloadBase); err != nil {
+		if err := pluginfile.WriteAtomic(cfg.ReloadFile, reloadBase); err != nil {
 			r.errorf("restore -reload-file: %v", err)
 		}
 	}
@@ -502,7 +502,7 @@ func (r *runner) startReloads(base []byte) (stop func()) {
 			now := time.Now().UnixNano()
 			r.prevReload.Store(r.lastReload.Load())
 			r.lastReload.Store(now)
-			if err := writeAtomic(r.cfg.ReloadFile, withReloadSection(base, n)); err != nil {
+			if err := pluginfile.WriteAtomic(r.cfg.ReloadFile, withReloadSection(base, n)); err != nil {
 				r.errorf("rewrite -reload-file: %v", err)
 				continue
 			}
@@ -515,41 +515,5 @@ func (r *runner) startReloads(base []byte) (stop func()) {
 // withReloadSection returns wasm with a custom section (id 0) named
 // "reload" appended, holding n: a new version of the same module.
 func withReloadSection(wasm []byte, n uint64) []byte {
-	const name = "reload"
-	var payload []byte
-	payload = appendULEB(payload, uint64(len(name)))
-	payload = append(payload, name...)
-	payload = strconv.AppendUint(payload, n, 10)
-	out := append([]byte(nil), wasm...)
-	out = append(out, 0)
-	out = appendULEB(out, uint64(len(payload)))
-	return append(out, payload...)
-}
-
-func appendULEB(b []byte, v uint64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			c |= 0x80
-		}
-		b = append(b, c)
-		if v == 0 {
-			return b
-		}
-	}
-}
-
-// writeAtomic replaces path with b by a rename, so a watcher never reads a
-// half-written file. The temporary name starts with a dot (ignored by the
-// wshost plugin watcher).
-func writeAtomic(path string, b []byte) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".wsbench-tmp")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return errors.Join(err, os.Remove(tmp))
-	}
-	return nil
+	return pluginfile.WithCustomSection(wasm, "reload", strconv.FormatUint(n, 10))
 }

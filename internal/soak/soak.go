@@ -21,6 +21,7 @@ import (
 
 	"github.com/wshost/wshost/host"
 	"github.com/wshost/wshost/host/plugin"
+	"github.com/wshost/wshost/internal/pluginfile"
 )
 
 // PluginName is the name the broadcast plugin is served under: /ws/broadcast.
@@ -660,7 +661,7 @@ func startServer(cfg Config) (*server, error) {
 	if err := os.WriteFile(filepath.Join(dir, PluginName+".toml"), []byte(manifest), 0o644); err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(filepath.Join(dir, PluginName+".wasm"), cfg.Wasm); err != nil {
+	if err := pluginfile.WriteAtomic(filepath.Join(dir, PluginName+".wasm"), cfg.Wasm); err != nil {
 		return nil, err
 	}
 	s.srv = host.New(host.Config{Logger: cfg.Logger})
@@ -723,8 +724,8 @@ func (s *server) stop() []string {
 // reload replaces the plugin with version v of the same code (a custom
 // section makes the bytes differ) and waits until it serves.
 func (s *server) reload(r *run, v int) {
-	wasm := withCustomSection(r.cfg.Wasm, "soak", strconv.Itoa(v))
-	if err := writeAtomic(filepath.Join(s.dir, PluginName+".wasm"), wasm); err != nil {
+	wasm := pluginfile.WithCustomSection(r.cfg.Wasm, "soak", strconv.Itoa(v))
+	if err := pluginfile.WriteAtomic(filepath.Join(s.dir, PluginName+".wasm"), wasm); err != nil {
 		r.problem(&r.rep.ReloadErrors, "reload %d: %v", v, err)
 		return
 	}
@@ -958,41 +959,4 @@ func (c *client) handledAt(k int64) int64 {
 		return c.endAt
 	}
 	return never
-}
-
-// ---------------------------------------------------------------------------
-
-// withCustomSection appends a custom section to a module: different bytes,
-// same behaviour — a new version of the same plugin.
-func withCustomSection(wasm []byte, name, data string) []byte {
-	payload := appendULEB(nil, uint64(len(name)))
-	payload = append(append(payload, name...), data...)
-	out := append([]byte{}, wasm...)
-	out = append(out, 0)
-	out = appendULEB(out, uint64(len(payload)))
-	return append(out, payload...)
-}
-
-func appendULEB(b []byte, v uint64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			c |= 0x80
-		}
-		b = append(b, c)
-		if v == 0 {
-			return b
-		}
-	}
-}
-
-// writeAtomic writes a file the way deploy tools do: a temp file (a
-// dotfile, which the watcher ignores) renamed into place.
-func writeAtomic(path string, data []byte) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
