@@ -182,6 +182,12 @@ func (ep *Endpoint) Close(id ConnID, code int, reason string) error {
 	if !validAppCloseCode(code) {
 		return fmt.Errorf("close code %d: must be 1000 or 3000..4999: %w", code, ErrBadArg)
 	}
+	return ep.closeConn(id, code, reason)
+}
+
+// closeConn starts the closing handshake of a live connection with a
+// checked reason.
+func (ep *Endpoint) closeConn(id ConnID, code int, reason string) error {
 	if !utf8.ValidString(reason) {
 		return fmt.Errorf("close reason is not valid UTF-8: %w", ErrBadArg)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
-	"unicode/utf8"
 )
 
 // Counters for metrics and the admin API. The event path only adds to
@@ -199,18 +198,8 @@ func (ep *Endpoint) Kick(id ConnID, reason string) error {
 	if reason == "" {
 		reason = "kicked by the operator"
 	}
-	if !utf8.ValidString(reason) {
-		return fmt.Errorf("close reason is not valid UTF-8: %w", ErrBadArg)
-	}
-	if len(reason) > 123 {
-		return fmt.Errorf("close reason of %d bytes, over 123: %w", len(reason), ErrTooLarge)
-	}
-	c, err := ep.liveConn(id)
-	if err != nil {
-		return err
-	}
-	if err := c.startClose(ClosePolicy, reason, 0, ""); err != nil {
-		return fmt.Errorf("kick connection %d: %w", id, err)
+	if err := ep.closeConn(id, ClosePolicy, reason); err != nil {
+		return fmt.Errorf("kick: %w", err)
 	}
 	ep.log.Info("connection kicked", "conn", id, "reason", reason)
 	return nil

@@ -180,17 +180,32 @@ func TestReloadUnderLoad(t *testing.T) {
 	w.waitEvent(t, 0, loadedVersion(1))
 
 	const clients, reloads = 8, 5
-	stop := make(chan struct{})
+	stop := pingPong(t, w.fixture, "/ws/echo", clients)
+	for v := 2; v <= reloads+1; v++ {
+		n := w.count()
+		writeAtomic(t, path, withCustomSection(echo, "build", fmt.Sprint(v)))
+		w.waitEvent(t, n, loadedVersion(uint64(v)))
+	}
+	t.Logf("messages per client across %d reloads: %v", reloads, stop())
+}
+
+// pingPong starts clients that each send numbered messages to path and
+// expect every reply back, the same and in order, one at a time, until
+// stop; any other reply fails the test. stop returns how many round trips
+// each client made, and fails the test for a client that made none.
+func pingPong(t *testing.T, f *fixture, path string, clients int) (stop func() []int) {
+	t.Helper()
+	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	counts := make([]int, clients)
 	for i := range clients {
-		c := w.Dial(t, "/ws/echo")
+		c := f.Dial(t, path)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for seq := 0; ; seq++ {
 				select {
-				case <-stop:
+				case <-quit:
 					counts[i] = seq
 					return
 				default:
@@ -209,17 +224,14 @@ func TestReloadUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	for v := 2; v <= reloads+1; v++ {
-		n := w.count()
-		writeAtomic(t, path, withCustomSection(echo, "build", fmt.Sprint(v)))
-		w.waitEvent(t, n, loadedVersion(uint64(v)))
-	}
-	close(stop)
-	wg.Wait()
-	for i, n := range counts {
-		if n == 0 {
-			t.Errorf("client %d sent nothing", i)
+	return func() []int {
+		close(quit)
+		wg.Wait()
+		for i, n := range counts {
+			if n == 0 {
+				t.Errorf("client %d made no round trip", i)
+			}
 		}
+		return counts
 	}
-	t.Logf("messages per client across %d reloads: %v", reloads, counts)
 }
