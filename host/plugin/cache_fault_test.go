@@ -1,13 +1,11 @@
 package plugin_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -17,23 +15,8 @@ import (
 	"github.com/wshost/wshost/host/plugin"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// syncBuffer: see hosttest.SyncBuffer.
+type syncBuffer = hosttest.SyncBuffer
 
 // TestCompilationCacheFaults: a compilation cache whose directory cannot be
 // read or written does not stop plugins from loading: the engine compiles

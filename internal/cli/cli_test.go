@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/wshost/wshost/host/hosttest"
 	"github.com/wshost/wshost/internal/cli"
 )
 
@@ -43,23 +44,8 @@ func TestMain(m *testing.M) {
 // httpc keeps no idle connections, so none outlives a test.
 var httpc = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 
-// syncBuffer is a bytes.Buffer safe for the server and the test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer: see hosttest.SyncBuffer.
+type syncBuffer = hosttest.SyncBuffer
 
 func TestUsageErrorsExit2(t *testing.T) {
 	for _, tc := range []struct {

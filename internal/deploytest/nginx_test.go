@@ -1,7 +1,6 @@
 package deploytest
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -13,34 +12,19 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/wshost/wshost/host/hosttest"
 	"github.com/wshost/wshost/internal/cli"
 	"github.com/wshost/wshost/internal/testcert"
 )
 
-// syncBuffer is a bytes.Buffer safe for the server and the test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer: see hosttest.SyncBuffer.
+type syncBuffer = hosttest.SyncBuffer
 
 // findNginx returns Debian's nginx, or fails saying how to get it.
 func findNginx(t *testing.T) string {
