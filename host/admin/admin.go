@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,6 +59,12 @@ func New(token string, srv *host.Server, plugins *plugin.Plugins) (http.Handler,
 	a.mux.HandleFunc("GET /admin/plugins", a.servePlugins)
 	a.mux.HandleFunc("GET /admin/rooms", a.serveRooms)
 	a.mux.HandleFunc("POST /admin/kick", a.serveKick)
+	// Go's profiler, behind the same token: profiles of a live server are
+	// how its costs are found (fetch with curl -H "Authorization: Bearer …"
+	// and open the file with go tool pprof).
+	a.mux.Handle("GET /admin/debug/pprof/", http.StripPrefix("/admin", http.HandlerFunc(pprof.Index)))
+	a.mux.HandleFunc("GET /admin/debug/pprof/profile", pprof.Profile)
+	a.mux.HandleFunc("GET /admin/debug/pprof/trace", pprof.Trace)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if allow, ok := methods[r.URL.Path]; ok {
 			w.Header().Set("Allow", allow)

@@ -188,3 +188,31 @@ func TestKick(t *testing.T) {
 		t.Errorf("kick conn=abc: %d, want 400", code)
 	}
 }
+
+// TestProfilerBehindToken: Go's profiles are served under /admin/debug/pprof/
+// to the token holder only.
+func TestProfilerBehindToken(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		path, auth string
+		status     int
+	}{
+		{"/admin/debug/pprof/heap", "", http.StatusUnauthorized},
+		{"/admin/debug/pprof/heap", "Bearer " + token, http.StatusOK},
+		{"/admin/debug/pprof/goroutine?debug=1", "Bearer " + token, http.StatusOK},
+	} {
+		req, _ := http.NewRequest("GET", f.HTTP.URL+tc.path, nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || (tc.status == 200 && len(body) == 0) {
+			t.Errorf("%s (auth %q): %d with %d bytes, want %d", tc.path, tc.auth, resp.StatusCode, len(body), tc.status)
+		}
+	}
+}
