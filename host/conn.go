@@ -100,7 +100,7 @@ func (c *Conn) signal() {
 // enqueue queues f. A queue past its limits closes the connection with 1008
 // and reports KindSlow.
 func (c *Conn) enqueue(f *Frame) error {
-	lim := c.ep.Limits()
+	lim := c.ep.lim()
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()

@@ -97,7 +97,7 @@ const readerHoldMax = 100 * time.Millisecond
 // a peer that does not read is a slow consumer. Called by the reader only;
 // it reports whether it held the reader while the writer wrote.
 func (c *Conn) holdWhileQueueHigh(stalled *bool) (held bool) {
-	lim := c.ep.Limits()
+	lim := c.ep.lim()
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {

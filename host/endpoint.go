@@ -38,6 +38,10 @@ func (ep *Endpoint) Logger() *slog.Logger { return ep.log }
 // Limits returns the limits in force.
 func (ep *Endpoint) Limits() Limits { return *ep.limits.Load() }
 
+// lim is Limits without the copy, for the per-message paths. The pointed-to
+// value is never modified: SetLimits stores a new one.
+func (ep *Endpoint) lim() *Limits { return ep.limits.Load() }
+
 // SetLimits replaces the limits (a reload with a new manifest, say). Open
 // connections keep the read and rate limits they started with.
 func (ep *Endpoint) SetLimits(l Limits) error {
@@ -72,7 +76,7 @@ func (ep *Endpoint) liveConn(id ConnID) (*Conn, error) {
 
 // checkMessage applies the send checks: size, then UTF-8 for text.
 func (ep *Endpoint) checkMessage(msg []byte, binary bool) error {
-	if limit := ep.Limits().MaxMessageBytes; len(msg) > limit {
+	if limit := ep.lim().MaxMessageBytes; len(msg) > limit {
 		return fmt.Errorf("message of %d bytes, over the limit of %d: %w", len(msg), limit, ErrTooLarge)
 	}
 	if !binary && !utf8.Valid(msg) {
