@@ -72,8 +72,18 @@ type Config struct {
 	// another is logged at error level and not served.
 	Routes map[string]http.Handler
 
-	// Broker carries room fan-out. Nil: an in-memory broker for one node.
+	// Broker carries room fan-out. Nil: an in-memory broker for one node
+	// (or Cluster, when that is set).
 	Broker Broker
+	// Cluster joins other nodes: rooms, sends and attributes span them, and
+	// it is the broker. Nil: this node alone.
+	Cluster Cluster
+	// NodeID is this node's id in a cluster, carried by every connection id
+	// it issues; a cluster must never give two nodes (or two starts of one
+	// node) the same id. Zero outside a cluster.
+	NodeID uint16
+	// State holds the plugins' state_* keys. Nil: in memory, per endpoint.
+	State StateStore
 
 	// Compression configures permessage-deflate. Default: off.
 	Compression Compression
@@ -88,6 +98,9 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.WriteTimeout, 10*time.Second)
 	setDefault(&c.CloseTimeout, 2*time.Second)
 	setDefault(&c.HandshakeTimeout, 10*time.Second)
+	if c.Cluster != nil {
+		c.Broker = c.Cluster
+	}
 	if c.Broker == nil {
 		c.Broker = NewMemoryBroker()
 	}

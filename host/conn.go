@@ -86,6 +86,9 @@ func newConn(id ConnID, ep *Endpoint, info connInfo) *Conn {
 // ID implements Member.
 func (c *Conn) ID() ConnID { return c.id }
 
+// Close starts the closing handshake, as Endpoint.Close does.
+func (c *Conn) Close(code int, reason string) error { return c.ep.Close(c.id, code, reason) }
+
 // Deliver implements Member: it queues f unless the connection is closing
 // or its queue would overflow.
 func (c *Conn) Deliver(f *Frame) bool { return c.enqueue(f) == nil }

@@ -74,6 +74,33 @@ func (ep *Endpoint) liveConn(id ConnID) (*Conn, error) {
 	return c, err
 }
 
+// remote returns the cluster when id belongs to another node, else nil.
+func (ep *Endpoint) remote(id ConnID) Cluster {
+	if cl := ep.srv.cfg.Cluster; cl != nil && !ep.srv.ids.local(id) {
+		return cl
+	}
+	return nil
+}
+
+// register adds c to the endpoint's live connections; false once it closed.
+func (ep *Endpoint) register(c *Conn) bool {
+	if !ep.conns.add(c) {
+		return false
+	}
+	if cl := ep.srv.cfg.Cluster; cl != nil {
+		cl.ConnOpened(ep.name, c)
+	}
+	return true
+}
+
+// forget removes c, after it left its rooms, for good.
+func (ep *Endpoint) forget(c *Conn) {
+	ep.conns.remove(c.id)
+	if cl := ep.srv.cfg.Cluster; cl != nil {
+		cl.ConnClosed(ep.name, c.id)
+	}
+}
+
 // checkMessage applies the send checks: size, then UTF-8 for text.
 func (ep *Endpoint) checkMessage(msg []byte, binary bool) error {
 	if limit := ep.lim().MaxMessageBytes; len(msg) > limit {
@@ -89,6 +116,9 @@ func (ep *Endpoint) checkMessage(msg []byte, binary bool) error {
 func (ep *Endpoint) Send(id ConnID, msg []byte, binary bool) error {
 	if err := ep.checkMessage(msg, binary); err != nil {
 		return err
+	}
+	if cl := ep.remote(id); cl != nil {
+		return cl.SendRemote(ep.name, id, msg, binary)
 	}
 	c, err := ep.liveConn(id)
 	if err != nil {
@@ -198,6 +228,9 @@ func (ep *Endpoint) closeConn(id ConnID, code int, reason string) error {
 	if len(reason) > 123 {
 		return fmt.Errorf("close reason of %d bytes, over 123: %w", len(reason), ErrTooLarge)
 	}
+	if cl := ep.remote(id); cl != nil {
+		return cl.CloseRemote(ep.name, id, code, reason)
+	}
 	c, err := ep.liveConn(id)
 	if err != nil {
 		return err
@@ -236,8 +269,12 @@ func (ep *Endpoint) ConnRooms(id ConnID, dst []string) ([]string, error) {
 
 // ConnInfo returns what the host knows of a connection under key: id,
 // remote_addr, path, query.NAME, header.NAME, subprotocol or attr.NAME.
-// ErrNotFound for an unknown connection or an absent key.
+// ErrNotFound for an unknown connection or an absent key. Of a connection on
+// another node of a cluster only id and attr.NAME are known.
 func (ep *Endpoint) ConnInfo(id ConnID, key string) (string, error) {
+	if cl := ep.remote(id); cl != nil {
+		return remoteInfo(cl, ep.name, id, key)
+	}
 	c, err := ep.conn(id)
 	if err != nil {
 		return "", err
@@ -246,6 +283,21 @@ func (ep *Endpoint) ConnInfo(id ConnID, key string) (string, error) {
 		return v, nil
 	}
 	return "", fmt.Errorf("connection info %q: %w", key, ErrNotFound)
+}
+
+func remoteInfo(cl Cluster, ns string, id ConnID, key string) (string, error) {
+	if key == "id" {
+		if _, ok := cl.RemoteAttr(ns, id, ""); ok {
+			return id.String(), nil
+		}
+		return "", fmt.Errorf("connection %d: %w", id, ErrNotFound)
+	}
+	if name, ok := strings.CutPrefix(key, "attr."); ok {
+		if v, ok := cl.RemoteAttr(ns, id, name); ok {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("connection info %q of connection %d on node %d: %w", key, id, id.Node(), ErrNotFound)
 }
 
 func (in *connInfo) lookup(c *Conn, key string) (string, bool) {
@@ -285,11 +337,17 @@ func (ep *Endpoint) ConnSet(id ConnID, key, val string) error {
 		return err
 	}
 	c.setAttr(key, val)
+	if cl := ep.srv.cfg.Cluster; cl != nil {
+		cl.ConnAttr(ep.name, id, key, val)
+	}
 	return nil
 }
 
 // StateGet returns the value under key. The slice must not be modified.
 func (ep *Endpoint) StateGet(key string) ([]byte, error) {
+	if st := ep.srv.cfg.State; st != nil {
+		return st.Get(ep.name, key)
+	}
 	if v, ok := ep.state.get(key); ok {
 		return v, nil
 	}
@@ -298,15 +356,26 @@ func (ep *Endpoint) StateGet(key string) ([]byte, error) {
 
 // StateSet stores a copy of val under key; ErrLimit past the state limit.
 func (ep *Endpoint) StateSet(key string, val []byte) error {
+	if st := ep.srv.cfg.State; st != nil {
+		return st.Set(ep.name, key, val, ep.lim().StateBytes)
+	}
 	return ep.state.set(key, val, ep.Limits().StateBytes)
 }
 
 // StateDelete removes key; ErrNotFound if absent.
-func (ep *Endpoint) StateDelete(key string) error { return ep.state.delete(key) }
+func (ep *Endpoint) StateDelete(key string) error {
+	if st := ep.srv.cfg.State; st != nil {
+		return st.Delete(ep.name, key)
+	}
+	return ep.state.delete(key)
+}
 
 // StateAdd atomically adds delta to the little-endian int64 under key (a
 // missing key counts as 0) and returns the new value.
 func (ep *Endpoint) StateAdd(key string, delta int64) (int64, error) {
+	if st := ep.srv.cfg.State; st != nil {
+		return st.Add(ep.name, key, delta, ep.lim().StateBytes)
+	}
 	return ep.state.add(key, delta, ep.Limits().StateBytes)
 }
 
@@ -336,7 +405,7 @@ func (ep *Endpoint) deliverClose(ctx context.Context, c *Conn, code int, reason 
 	ep.callClose(ctx, c, code, reason)
 	ep.leaveAll(c)
 	c.clearAttrs()
-	ep.conns.remove(c.id)
+	ep.forget(c)
 }
 
 // The call* methods run one Handler callback and recover from its panic: a

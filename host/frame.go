@@ -35,6 +35,19 @@ func NewMessageFrame(msg []byte, binary bool) *Frame {
 	return newFrame(op, msg)
 }
 
+// Payload returns the message a frame made by NewMessageFrame carries, and
+// whether it is binary. The slice must not be modified.
+func (f *Frame) Payload() (msg []byte, binary bool) {
+	h := 2
+	switch f.b[1] & 0x7F {
+	case 126:
+		h = 4
+	case 127:
+		h = 10
+	}
+	return f.b[h:], f.b[0]&0x0F == opBinary
+}
+
 func newFrame(op byte, payload []byte) *Frame {
 	b := make([]byte, 0, maxFrameHeader+len(payload))
 	b = appendFrameHeader(b, op, len(payload))

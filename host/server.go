@@ -57,6 +57,7 @@ func New(cfg Config) *Server {
 		mux:       http.NewServeMux(),
 		origins:   newOriginPolicy(cfg.AllowedOrigins),
 	}
+	s.ids.node = cfg.NodeID
 	if err := ValidateOrigins(cfg.AllowedOrigins); err != nil {
 		s.log.Warn("an allowed origin can never match", "err", err)
 	}
@@ -281,7 +282,7 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		subprotocol: s.selectSubprotocol(r),
 	}
 	c := newConn(s.ids.next(), ep, info)
-	if !ep.conns.add(c) { // the endpoint closed since beginConn
+	if !ep.register(c) { // the endpoint closed since beginConn
 		if s.isClosing() {
 			s.countHandshake(HandshakeShuttingDown)
 			http.Error(w, "server shutting down", http.StatusServiceUnavailable)
@@ -295,7 +296,7 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		ep.leaveAll(c)
 		c.clearAttrs()
 		c.dropQueued()
-		ep.conns.remove(c.id)
+		ep.forget(c)
 		if errors.Is(err, ErrRejected) {
 			s.countHandshake(HandshakeRejected)
 			http.Error(w, "connection rejected by the plugin", http.StatusForbidden)

@@ -1,0 +1,259 @@
+package cluster
+
+import (
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/wshost/wshost/host"
+)
+
+var _ host.Cluster = (*Node)(nil)
+
+// ConnOpened implements host.Cluster.
+func (n *Node) ConnOpened(ns string, c *host.Conn) {
+	n.localMu.Lock()
+	defer n.localMu.Unlock()
+	n.conns[c.ID()] = &localConn{ns: ns, c: c}
+	n.announceLocked(dirEvent{Op: "open", NS: ns, ID: c.ID()})
+}
+
+// ConnClosed implements host.Cluster.
+func (n *Node) ConnClosed(ns string, id host.ConnID) {
+	n.localMu.Lock()
+	defer n.localMu.Unlock()
+	lc := n.conns[id]
+	if lc == nil {
+		return
+	}
+	for room := range lc.rooms { // left already, normally
+		n.leaveLocked(roomKey{ns, room})
+	}
+	delete(n.conns, id)
+	n.announceLocked(dirEvent{Op: "close", ID: id})
+}
+
+// ConnAttr implements host.Cluster.
+func (n *Node) ConnAttr(ns string, id host.ConnID, key, val string) {
+	n.localMu.Lock()
+	defer n.localMu.Unlock()
+	lc := n.conns[id]
+	if lc == nil {
+		return
+	}
+	if val == "" {
+		delete(lc.attrs, key)
+	} else {
+		if lc.attrs == nil {
+			lc.attrs = make(map[string]string)
+		}
+		lc.attrs[key] = val
+	}
+	n.announceLocked(dirEvent{Op: "attr", ID: id, Key: key, Val: val})
+}
+
+// announceLocked numbers ev and publishes it on the node's directory
+// subject. n.localMu is held, so events go out in number order.
+func (n *Node) announceLocked(ev dirEvent) {
+	n.seq++
+	ev.Seq = n.seq
+	n.publishJSON(n.subj.dir(n.id), ev)
+}
+
+// Join implements host.Broker.
+func (n *Node) Join(ns, room string, m host.Member) error {
+	if err := n.local.Join(ns, room, m); err != nil {
+		return err
+	}
+	n.localMu.Lock()
+	defer n.localMu.Unlock()
+	lc := n.conns[m.ID()]
+	if lc == nil { // a member the server did not announce: local only
+		return nil
+	}
+	if _, ok := lc.rooms[room]; ok {
+		return nil
+	}
+	if lc.rooms == nil {
+		lc.rooms = make(map[string]struct{})
+	}
+	lc.rooms[room] = struct{}{}
+	key := roomKey{ns, room}
+	rs := n.rooms[key]
+	if rs == nil {
+		sub, err := n.nc.ChanSubscribe(n.subj.room(ns, room), n.deliverCh)
+		if err != nil {
+			// Local members still hear the room; other nodes' broadcasts
+			// do not reach them until a later join subscribes.
+			n.log.Warn("subscribe to a room", "room", room, "err", err)
+		} else {
+			_ = sub.SetPendingLimits(-1, -1)
+		}
+		rs = &roomSub{sub: sub}
+		n.rooms[key] = rs
+	}
+	rs.members++
+	n.announceLocked(dirEvent{Op: "join", ID: m.ID(), Room: room})
+	return nil
+}
+
+// Leave implements host.Broker.
+func (n *Node) Leave(ns, room string, m host.Member) error {
+	if err := n.local.Leave(ns, room, m); err != nil {
+		return err
+	}
+	n.localMu.Lock()
+	defer n.localMu.Unlock()
+	lc := n.conns[m.ID()]
+	if lc == nil {
+		return nil
+	}
+	if _, ok := lc.rooms[room]; !ok {
+		return nil
+	}
+	delete(lc.rooms, room)
+	n.leaveLocked(roomKey{ns, room})
+	n.announceLocked(dirEvent{Op: "leave", ID: m.ID(), Room: room})
+	return nil
+}
+
+// leaveLocked drops one local member's interest in a room.
+func (n *Node) leaveLocked(key roomKey) {
+	rs := n.rooms[key]
+	if rs == nil {
+		return
+	}
+	if rs.members--; rs.members > 0 {
+		return
+	}
+	if rs.sub != nil {
+		_ = rs.sub.Unsubscribe()
+	}
+	delete(n.rooms, key)
+}
+
+// Publish implements host.Broker: local members directly, the other nodes
+// through one NATS message. It returns the local count, as ABI v1 says.
+func (n *Node) Publish(ns, room string, f *host.Frame, except host.ConnID) int {
+	count := n.local.Publish(ns, room, f, except)
+	msg, binary := f.Payload()
+	bp := n.buffer()
+	*bp = appendBroadcast((*bp)[:0], msg, binary, except)
+	n.publish(n.subj.room(ns, room), *bp)
+	n.bufs.Put(bp)
+	return count
+}
+
+func (n *Node) buffer() *[]byte {
+	if bp, ok := n.bufs.Get().(*[]byte); ok {
+		return bp
+	}
+	b := make([]byte, 0, 512)
+	return &b
+}
+
+// Size implements host.Broker: members on every node.
+func (n *Node) Size(ns, room string) int {
+	size := n.local.Size(ns, room)
+	n.dirMu.RLock()
+	size += n.dir.size(ns, room)
+	n.dirMu.RUnlock()
+	return size
+}
+
+// Members implements host.Broker: members on every node.
+func (n *Node) Members(ns, room string, dst []host.ConnID) []host.ConnID {
+	dst = n.local.Members(ns, room, dst)
+	n.dirMu.RLock()
+	dst = n.dir.members(ns, room, dst)
+	n.dirMu.RUnlock()
+	return dst
+}
+
+// SendRemote implements host.Cluster.
+func (n *Node) SendRemote(ns string, id host.ConnID, msg []byte, binary bool) error {
+	if !n.knows(ns, id) {
+		return fmt.Errorf("connection %d on node %d: %w", id, id.Node(), host.ErrNotFound)
+	}
+	op := byte(opSendText)
+	if binary {
+		op = opSendBinary
+	}
+	bp := n.buffer()
+	*bp = appendNodeOp((*bp)[:0], op, id, ns, msg)
+	n.publish(n.subj.node(id.Node()), *bp)
+	n.bufs.Put(bp)
+	return nil
+}
+
+// CloseRemote implements host.Cluster.
+func (n *Node) CloseRemote(ns string, id host.ConnID, code int, reason string) error {
+	if !n.knows(ns, id) {
+		return fmt.Errorf("connection %d on node %d: %w", id, id.Node(), host.ErrNotFound)
+	}
+	rest := append([]byte{byte(code >> 8), byte(code)}, reason...)
+	n.publish(n.subj.node(id.Node()), appendNodeOp(nil, opClose, id, ns, rest))
+	return nil
+}
+
+// RemoteAttr implements host.Cluster.
+func (n *Node) RemoteAttr(ns string, id host.ConnID, key string) (string, bool) {
+	n.dirMu.RLock()
+	defer n.dirMu.RUnlock()
+	rc := n.dir.conn(ns, id)
+	if rc == nil {
+		return "", false
+	}
+	if key == "" {
+		return "", true
+	}
+	v, ok := rc.attrs[key]
+	return v, ok
+}
+
+func (n *Node) knows(ns string, id host.ConnID) bool {
+	_, ok := n.RemoteAttr(ns, id, "")
+	return ok
+}
+
+// deliver hands one message from another node to local connections.
+func (n *Node) deliver(m *nats.Msg) {
+	n.stats.received.Add(1)
+	if m.Subject == n.subj.node(n.id) {
+		n.deliverNodeOp(m.Data)
+		return
+	}
+	ns, room, err := n.subj.parseRoom(m.Subject)
+	if err != nil {
+		n.log.Warn("ignored a message", "err", err)
+		return
+	}
+	msg, binary, except, err := parseBroadcast(m.Data)
+	if err != nil {
+		n.log.Warn("ignored a broadcast", "room", room, "err", err)
+		return
+	}
+	n.local.Publish(ns, room, host.NewMessageFrame(msg, binary), except)
+}
+
+func (n *Node) deliverNodeOp(b []byte) {
+	op, err := parseNodeOp(b)
+	if err != nil {
+		n.log.Warn("ignored a node operation", "err", err)
+		return
+	}
+	n.localMu.Lock()
+	lc := n.conns[op.id]
+	n.localMu.Unlock()
+	if lc == nil || lc.ns != op.ns {
+		return // gone meanwhile: as a send to a connection that just closed
+	}
+	switch op.op {
+	case opSendText, opSendBinary:
+		lc.c.Deliver(host.NewMessageFrame(op.rest, op.op == opSendBinary))
+	case opClose:
+		if len(op.rest) >= 2 {
+			_ = lc.c.Close(int(op.rest[0])<<8|int(op.rest[1]), string(op.rest[2:]))
+		}
+	}
+}
