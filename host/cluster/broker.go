@@ -135,11 +135,13 @@ func (n *Node) leaveLocked(key roomKey) {
 // Publish implements host.Broker: local members directly, the other nodes
 // through one NATS message. It returns the local count, as ABI v1 says.
 func (n *Node) Publish(ns, room string, f *host.Frame, except host.ConnID) int {
-	count := n.local.Publish(ns, room, f, except)
 	msg, binary := f.Payload()
 	bp := n.buffer()
-	*bp = appendBroadcast((*bp)[:0], msg, binary, except)
+	st, seq := n.pubSeqs.lock(roomKey{ns, room}, n.tick.Load())
+	count := n.local.Publish(ns, room, f, except)
+	*bp = appendBroadcast((*bp)[:0], broadcast{msg: msg, binary: binary, except: except, node: n.id, seq: seq})
 	n.publish(n.subj.room(ns, room), *bp)
+	st.mu.Unlock()
 	n.bufs.Put(bp)
 	return count
 }
@@ -228,12 +230,16 @@ func (n *Node) deliver(m *nats.Msg) {
 		n.log.Warn("ignored a message", "err", err)
 		return
 	}
-	msg, binary, except, err := parseBroadcast(m.Data)
+	bc, err := parseBroadcast(m.Data)
 	if err != nil {
 		n.log.Warn("ignored a broadcast", "room", room, "err", err)
 		return
 	}
-	n.local.Publish(ns, room, host.NewMessageFrame(msg, binary), except)
+	if gap := n.seen.missed(seenKey{bc.node, m.Sub}, bc.seq, n.tick.Load()); gap > 0 {
+		missed := n.stats.missed.Add(gap)
+		n.log.Warn("broadcasts from another node were lost on the way", "from_node", bc.node, "room", room, "lost", gap, "missed_total", missed)
+	}
+	n.local.Publish(ns, room, host.NewMessageFrame(bc.msg, bc.binary), bc.except)
 }
 
 func (n *Node) deliverNodeOp(b []byte) {

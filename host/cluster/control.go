@@ -20,14 +20,30 @@ const snapshotChunkConns = 2000
 // at a time, in the order NATS handed them over.
 func (n *Node) deliverLoop(ctx context.Context) {
 	defer n.wg.Done()
+	prune := time.NewTicker(seqMemory)
+	defer prune.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case m := <-n.deliverCh:
 			n.deliver(m)
+		case <-prune.C:
+			n.seen.prune(n.ticksAgo(seqMemory))
 		}
 	}
+}
+
+// seqMemory is how long a room's broadcast numbering is remembered unused.
+const seqMemory = time.Minute
+
+// ticksAgo is the tick d ago (0 if that is before Join).
+func (n *Node) ticksAgo(d time.Duration) uint64 {
+	ago := uint64(d / n.opts.Heartbeat)
+	if t := n.tick.Load(); t > ago {
+		return t - ago
+	}
+	return 0
 }
 
 // controlLoop is the controller: it applies other nodes' directory events
@@ -44,6 +60,9 @@ func (n *Node) controlLoop(ctx context.Context) {
 		case m := <-n.controlCh:
 			n.control(m)
 		case <-tick.C:
+			if n.tick.Add(1)%uint64(seqMemory/n.opts.Heartbeat+1) == 0 {
+				n.pubSeqs.prune(n.ticksAgo(seqMemory))
+			}
 			n.beat()
 			n.expire()
 		}

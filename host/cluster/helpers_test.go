@@ -47,7 +47,8 @@ func startNode(t *testing.T, url string) *node {
 		State:   cn.State(),
 	})
 	t.Cleanup(func() { _ = cn.Close() }) // after the server's shutdown: cleanups run last-in first-out
-	if _, err := srv.Mount("cmd", cmdHandler{}, host.Limits{}); err != nil {
+	// The traffic tests send bursts of 2,400 messages to every client.
+	if _, err := srv.Mount("cmd", cmdHandler{}, host.Limits{SendQueueMessages: 1 << 14}); err != nil {
 		t.Fatal(err)
 	}
 	return &node{Node: cn, srv: srv}

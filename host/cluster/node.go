@@ -32,7 +32,10 @@ type Node struct {
 	js   jetstream.JetStream
 	subj subjects
 
-	local *host.MemoryBroker // this node's members, delivered directly
+	local   *host.MemoryBroker // this node's members, delivered directly
+	pubSeqs *roomSeqs          // this node's broadcasts, numbered per room
+	seen    seenSeqs           // owned by the deliverer
+	tick    atomic.Uint64      // heartbeats since Join: a coarse clock
 
 	localMu sync.Mutex // guards seq, conns, rooms; held while publishing a directory event
 	seq     uint64
@@ -78,6 +81,7 @@ func Join(ctx context.Context, opts Options) (*Node, error) {
 		opts:      opts,
 		subj:      subjects{prefix: opts.Name},
 		local:     host.NewMemoryBroker(),
+		pubSeqs:   newRoomSeqs(),
 		conns:     make(map[host.ConnID]*localConn),
 		rooms:     make(map[roomKey]*roomSub),
 		dir:       newDirectory(),

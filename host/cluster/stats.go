@@ -8,6 +8,7 @@ type counters struct {
 	received    atomic.Uint64
 	lost        atomic.Uint64
 	dropped     atomic.Uint64
+	missed      atomic.Uint64
 	disconnects atomic.Uint64
 	reconnects  atomic.Uint64
 	resyncs     atomic.Uint64
@@ -23,6 +24,10 @@ type Stats struct {
 	// past the reconnect buffer); Dropped those NATS dropped because the
 	// deliverer fell behind.
 	Lost, Dropped uint64
+	// Missed counts broadcasts from other nodes that never arrived: gaps in
+	// a publisher's numbering of a room (NATS delivers at most once; a node
+	// reconnecting, say, misses what was sent meanwhile).
+	Missed uint64
 	// Disconnects and Reconnects count NATS connection losses and returns.
 	Disconnects, Reconnects uint64
 	// Resyncs counts directory snapshots asked for after a gap.
@@ -46,6 +51,7 @@ func (n *Node) Stats() Stats {
 		Received:    n.stats.received.Load(),
 		Lost:        n.stats.lost.Load(),
 		Dropped:     n.stats.dropped.Load(),
+		Missed:      n.stats.missed.Load(),
 		Disconnects: n.stats.disconnects.Load(),
 		Reconnects:  n.stats.reconnects.Load(),
 		Resyncs:     n.stats.resyncs.Load(),

@@ -51,20 +51,39 @@ func (s subjects) dirAll() string       { return s.prefix + ".dir.*" }
 func (s subjects) sync(n uint16) string { return s.prefix + ".sync." + strconv.Itoa(int(n)) }
 func (s subjects) hb() string           { return s.prefix + ".hb" }
 
-// A broadcast's payload: flags (bit 0: binary), the excepted id, the message.
-const broadcastHeader = 1 + 8
+// A broadcast's payload: flags (bit 0: binary), the excepted id, the
+// publishing node, its sequence number for the room, the message. The
+// number lets a receiver count the broadcasts it missed.
+const broadcastHeader = 1 + 8 + 2 + 8
 
-func appendBroadcast(b []byte, msg []byte, binary_ bool, except host.ConnID) []byte {
-	b = append(b, flagsOf(binary_))
-	b = binary.LittleEndian.AppendUint64(b, uint64(except))
-	return append(b, msg...)
+// broadcast is a decoded broadcast. Its msg aliases the payload.
+type broadcast struct {
+	msg    []byte
+	binary bool
+	except host.ConnID
+	node   uint16
+	seq    uint64
 }
 
-func parseBroadcast(b []byte) (msg []byte, bin bool, except host.ConnID, err error) {
+func appendBroadcast(b []byte, bc broadcast) []byte {
+	b = append(b, flagsOf(bc.binary))
+	b = binary.LittleEndian.AppendUint64(b, uint64(bc.except))
+	b = binary.LittleEndian.AppendUint16(b, bc.node)
+	b = binary.LittleEndian.AppendUint64(b, bc.seq)
+	return append(b, bc.msg...)
+}
+
+func parseBroadcast(b []byte) (broadcast, error) {
 	if len(b) < broadcastHeader {
-		return nil, false, 0, fmt.Errorf("broadcast of %d bytes: too short", len(b))
+		return broadcast{}, fmt.Errorf("broadcast of %d bytes: too short", len(b))
 	}
-	return b[broadcastHeader:], b[0]&1 != 0, host.ConnID(binary.LittleEndian.Uint64(b[1:])), nil
+	return broadcast{
+		msg:    b[broadcastHeader:],
+		binary: b[0]&1 != 0,
+		except: host.ConnID(binary.LittleEndian.Uint64(b[1:])),
+		node:   binary.LittleEndian.Uint16(b[9:]),
+		seq:    binary.LittleEndian.Uint64(b[11:]),
+	}, nil
 }
 
 func flagsOf(binary bool) byte {
