@@ -51,7 +51,8 @@ func startPluginNode(t *testing.T, url string) *pluginNode {
 
 func push(t *testing.T, url string, wasm []byte) (cluster.PushResult, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), hosttest.Timeout)
+	// Compiling the Go chat takes seconds on a busy machine, under -race.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*hosttest.Timeout)
 	defer cancel()
 	return cluster.Push(ctx, testOptions(url), "chat", wasm, nil, cluster.PushOptions{})
 }

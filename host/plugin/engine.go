@@ -29,6 +29,11 @@ type Options struct {
 	// Observer, if set, is told of loads and of every callback call, for
 	// metrics (see Observer). Nil: nothing is measured.
 	Observer Observer
+	// Fallback, if set, is asked for a plugin's content when its file is
+	// deleted from the plugins directory: what it returns (a version
+	// pushed to the cluster, say) is installed instead of the plugin being
+	// removed. It must not block.
+	Fallback func(name string) (wasm, manifest []byte, ok bool)
 
 	// noDeadline compiles without interruption checks: a callback that
 	// loops forever then hangs its goroutine. Only benchmarks set it

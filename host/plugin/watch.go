@@ -56,6 +56,14 @@ func (p *Plugins) sync(ctx context.Context, dir, name string) {
 			// back): that is no deletion of the plugin, which keeps serving.
 			return
 		}
+		if p.opts.Fallback != nil {
+			if wasm, manifest, ok := p.opts.Fallback(name); ok {
+				if err := p.Install(ctx, name, wasm, manifest); err != nil {
+					p.log.Warn("plugin file deleted and its fallback refused; the last good version keeps serving", "plugin", name, "err", err)
+				}
+				return
+			}
+		}
 		if p.Engine(name) != nil {
 			p.Remove(name)
 		}

@@ -51,6 +51,13 @@ func runCheck(ctx context.Context, args []string, stdout io.Writer) error {
 
 // readManifest reads path, or FILE's NAME.toml when path is "" and it exists.
 func readManifest(path, wasmFile string) (plugin.Manifest, error) {
+	_, m, err := readManifestBytes(path, wasmFile)
+	return m, err
+}
+
+// readManifestBytes is readManifest that also returns the file's bytes
+// (nil when there is none).
+func readManifestBytes(path, wasmFile string) ([]byte, plugin.Manifest, error) {
 	explicit := path != ""
 	if !explicit {
 		path = strings.TrimSuffix(wasmFile, ".wasm") + ".toml"
@@ -58,15 +65,15 @@ func readManifest(path, wasmFile string) (plugin.Manifest, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if !explicit && errors.Is(err, os.ErrNotExist) {
-			return plugin.Manifest{}, nil
+			return nil, plugin.Manifest{}, nil
 		}
-		return plugin.Manifest{}, usageErr(err)
+		return nil, plugin.Manifest{}, usageErr(err)
 	}
 	m, err := plugin.ParseManifest(data)
 	if err != nil {
-		return plugin.Manifest{}, fmt.Errorf("%s: %w", path, err)
+		return nil, plugin.Manifest{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return m, nil
+	return data, m, nil
 }
 
 func printReport(w io.Writer, file string, r *plugin.Report) {

@@ -69,6 +69,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"bad compression level", []string{"--compression-level", "12"}, `--compression-level: "12": want 1 to 9`},
 		{"bad metrics flag", []string{"--metrics=maybe"}, `--metrics: "maybe": want true or false`},
 		{"missing config", []string{"--config", "/nope.toml"}, "--config: open /nope.toml"},
+		{"bad cluster name", []string{"--cluster-name", "a.b"}, `--cluster-name: "a.b": want letters, digits, - and _`},
+		{"push without nats", []string{"plugin", "push", "chat", "chat.wasm"}, "--nats URL (or WSHOST_CLUSTER_NATS) is required"},
+		{"plugin without command", []string{"plugin"}, "plugin takes a command: push"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -91,7 +94,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	for _, flag := range []string{"-addr", "-plugins", "-cache-dir", "-log-level", "-log-format", "-shutdown-timeout", "-ping-interval", "-pong-timeout", "-reload-debounce", "-compression",
 		"-handshake-timeout", "-allowed-origins", "-max-connections", "-max-connections-per-ip",
 		"-config", "-write-timeout", "-close-timeout", "-compression-level", "-compression-min-bytes", "-tls-cert", "-tls-key", "-trusted-proxies",
-		"-metrics", "-metrics-addr", "-admin-token"} {
+		"-metrics", "-metrics-addr", "-admin-token", "-nats", "-cluster-name", "-nats-optional", "-cluster-replicas", "-cluster-heartbeat"} {
 		if !strings.Contains(stdout.String(), flag) {
 			t.Errorf("--help does not mention %s", flag)
 		}

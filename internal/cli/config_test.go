@@ -61,6 +61,13 @@ addr = "127.0.0.1:9090"
 
 [admin]
 token = "s3cret"
+
+[cluster]
+nats = "nats://10.0.0.5:4222,nats://10.0.0.6:4222"
+name = "chat-eu"
+optional = true
+replicas = 3
+heartbeat = "500ms"
 `)
 	// The TLS pair is loaded at start: give real files.
 	dir := t.TempDir()
@@ -90,6 +97,7 @@ token = "s3cret"
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 		Metrics:        cli.MetricsConfig{Enabled: false, Addr: "127.0.0.1:9090"},
 		Admin:          cli.AdminConfig{Token: "s3cret"},
+		Cluster:        cli.ClusterConfig{NATS: "nats://10.0.0.5:4222,nats://10.0.0.6:4222", Name: "chat-eu", Optional: true, Replicas: 3, Heartbeat: 500 * time.Millisecond},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("parsed\n%+v\nwant\n%+v", got, want)

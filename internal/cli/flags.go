@@ -53,6 +53,16 @@ type Config struct {
 
 	Metrics MetricsConfig
 	Admin   AdminConfig
+	Cluster ClusterConfig
+}
+
+// ClusterConfig is the [cluster] table.
+type ClusterConfig struct {
+	NATS      string        // NATS URL(s); "": a single node
+	Name      string        // the cluster's name: subject and bucket prefix
+	Optional  bool          // run as a single node when NATS is unreachable at start
+	Replicas  int           // JetStream replicas of the state and plugin buckets
+	Heartbeat time.Duration // how often nodes say they are alive
 }
 
 // MetricsConfig is the [metrics] table.
@@ -261,6 +271,24 @@ func settings() []setting {
 			c.Metrics.Addr = v
 			return nil
 		}},
+		stringSetting("cluster.nats", "nats", "", "URL", "join the cluster whose NATS server (with JetStream) is at `URL` (nats://127.0.0.1:4222; several: comma-separated): rooms, sends, state and plugin roll-out span every node", func(c *Config) *string { return &c.Cluster.NATS }),
+		{key: "cluster.name", def: "wshost", arg: "NAME", usage: "the cluster's `NAME`: its NATS subjects and JetStream buckets start with it, so clusters can share a NATS", set: func(c *Config, v string) error {
+			if v == "" || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
+				return fmt.Errorf("%q: want letters, digits, - and _", v)
+			}
+			c.Cluster.Name = v
+			return nil
+		}},
+		boolSetting("cluster.optional", "nats-optional", "false", "when NATS cannot be reached at start, run as a single node instead of exiting", func(c *Config) *bool { return &c.Cluster.Optional }),
+		{key: "cluster.replicas", def: "1", arg: "N", kind: kInt, usage: "keep `N` copies of the cluster's state and plugins in JetStream (1 for one NATS server, 3 for a NATS cluster)", set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 5 {
+				return fmt.Errorf("%q: want 1 to 5", v)
+			}
+			c.Cluster.Replicas = n
+			return nil
+		}},
+		durationSetting("cluster.heartbeat", "1s", "tell the other nodes every `DURATION` that this one lives; one silent for 5 of them is taken as gone", func(c *Config) *time.Duration { return &c.Cluster.Heartbeat }),
 		stringSetting("admin.token", "", "", "TOKEN", "serve the admin API under /admin/, to requests with 'Authorization: Bearer `TOKEN`'; empty: off (prefer WSHOST_ADMIN_TOKEN or the file: flags show in ps)", func(c *Config) *string { return &c.Admin.Token }),
 	}
 }
@@ -312,7 +340,7 @@ func ParseEnv(args, environ []string, out io.Writer) (Config, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(out)
-			fmt.Fprintf(out, "Usage: wshost [flags]\n       wshost check FILE.wasm         validate a plugin against ABI v1\n       wshost test FILE.wasm SCRIPT   replay a scripted session against a plugin\n       wshost new --lang LANG NAME    start a plugin project in ./NAME\n\nServes WebSocket chat logic written as WebAssembly plugins.\nGET / serves the chat page, /ws/NAME the plugin NAME, /healthz the health check.\n\nEvery flag is also a key of the --config file and a WSHOST_* environment\nvariable (--ping-interval: ping_interval, WSHOST_PING_INTERVAL; --tls-cert:\n[tls] cert, WSHOST_TLS_CERT); a flag beats the variable, which beats the file.\n\nFlags:\n")
+			fmt.Fprintf(out, "Usage: wshost [flags]\n       wshost check FILE.wasm         validate a plugin against ABI v1\n       wshost test FILE.wasm SCRIPT   replay a scripted session against a plugin\n       wshost new --lang LANG NAME    start a plugin project in ./NAME\n       wshost plugin push NAME FILE   roll a plugin out to every node of a cluster\n\nServes WebSocket chat logic written as WebAssembly plugins.\nGET / serves the chat page, /ws/NAME the plugin NAME, /healthz the health check.\n\nEvery flag is also a key of the --config file and a WSHOST_* environment\nvariable (--ping-interval: ping_interval, WSHOST_PING_INTERVAL; --tls-cert:\n[tls] cert, WSHOST_TLS_CERT); a flag beats the variable, which beats the file.\n\nFlags:\n")
 			fs.PrintDefaults()
 			return Config{}, err
 		}

@@ -62,6 +62,9 @@ func subcommands() map[string]subcommand {
 		"test": func(ctx context.Context, args []string, stdout, _ io.Writer) error {
 			return runTest(ctx, args, stdout)
 		},
+		"plugin": func(ctx context.Context, args []string, stdout, _ io.Writer) error {
+			return runPlugin(ctx, args, stdout)
+		},
 		"new": func(_ context.Context, args []string, stdout, _ io.Writer) error {
 			return runNew(args, stdout)
 		},
@@ -117,7 +120,12 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 			routes["/metrics"] = m.Handler()
 		}
 	}
-	srv := host.New(host.Config{
+	node, err := joinCluster(ctx, cfg.Cluster, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	hcfg := host.Config{
 		Routes:       routes,
 		Logger:       log,
 		PingInterval: cfg.PingInterval,
@@ -136,8 +144,19 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		MaxConnections:      cfg.MaxConnections,
 		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 		TrustedProxies:      cfg.TrustedProxies,
-	})
+	}
+	pushed := &pushed{dir: cfg.PluginsDir}
+	if node != nil {
+		// Closed after the server shut down (deferred first, runs last):
+		// the connections' Close events still reach the cluster.
+		defer node.Close()
+		hcfg.Cluster, hcfg.NodeID, hcfg.State = node, node.ID(), node.State()
+	}
+	srv := host.New(hcfg)
 	opts := plugin.Options{Logger: log}
+	if node != nil {
+		opts.Fallback = pushed.fallback
+	}
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
 		if err != nil {
@@ -188,6 +207,17 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		go func() {
 			watchErr <- plugins.WatchDir(ctx, cfg.PluginsDir, cfg.Debounce, func() { srv.SetReady(true) })
 		}()
+	}
+	if node != nil {
+		rolloutDone := make(chan struct{})
+		rctx, stopRollout := context.WithCancel(ctx)
+		go func() {
+			defer close(rolloutDone)
+			if err := node.WatchPlugins(rctx, pushed.installer(plugins)); err != nil {
+				log.Error("cluster plugin roll-out stopped", "err", err)
+			}
+		}()
+		defer func() { stopRollout(); <-rolloutDone }()
 	}
 	err = srv.Run(ctx, ln, cfg.ShutdownTimeout)
 	if werr := <-watchErr; werr != nil {
