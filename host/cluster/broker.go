@@ -8,7 +8,10 @@ import (
 	"github.com/wshost/wshost/host"
 )
 
-var _ host.Cluster = (*Node)(nil)
+var (
+	_ host.Cluster    = (*Node)(nil)
+	_ host.RoomLister = (*Node)(nil)
+)
 
 // ConnOpened implements host.Cluster.
 func (n *Node) ConnOpened(ns string, c *host.Conn) {
@@ -262,4 +265,28 @@ func (n *Node) deliverNodeOp(b []byte) {
 			_ = lc.c.Close(int(op.rest[0])<<8|int(op.rest[1]), string(op.rest[2:]))
 		}
 	}
+}
+
+// Rooms implements host.RoomLister: the namespace's rooms on every node,
+// with their members on every node.
+func (n *Node) Rooms(ns string, dst []host.RoomInfo) []host.RoomInfo {
+	start := len(dst)
+	dst = n.local.Rooms(ns, dst)
+	at := make(map[string]int, len(dst)-start)
+	for i := start; i < len(dst); i++ {
+		at[dst[i].Name] = i
+	}
+	n.dirMu.RLock()
+	defer n.dirMu.RUnlock()
+	for key, members := range n.dir.rooms {
+		if key.ns != ns {
+			continue
+		}
+		if i, ok := at[key.room]; ok {
+			dst[i].Members += len(members)
+		} else {
+			dst = append(dst, host.RoomInfo{Name: key.room, Members: len(members)})
+		}
+	}
+	return dst
 }

@@ -31,6 +31,9 @@ func TestCrossNodeBroadcastSendAndRooms(t *testing.T) {
 		clients = append(clients, &clientOn{c, id})
 	}
 	waitSize(t, nodes, "lobby", 3)
+	if rooms, err := nodes[1].srv.Endpoint("cmd").Rooms(); err != nil || len(rooms) != 1 || rooms[0] != (host.RoomInfo{Name: "lobby", Members: 3}) {
+		t.Errorf("rooms on node 2 = %v, %v; want lobby with 3 members", rooms, err)
+	}
 
 	clients[0].Send("b lobby hello from 0")
 	for _, c := range clients {

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +62,16 @@ func TestClusterOfTwoCommands(t *testing.T) {
 	bob.Send("hello from B")
 	alice.Expect("[lobby] bob: hello from B")
 	bob.Expect("[lobby] bob: hello from B")
+
+	hosttest.Eventually(t, "node A's metrics show the cluster", func() bool {
+		resp, err := httpc.Get(urlA + "metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(body), "\nwshost_cluster_nodes 1\n") && strings.Contains(string(body), "\nwshost_cluster_connected 1\n")
+	})
 }
 
 func TestPushWithALocalOverride(t *testing.T) {

@@ -173,6 +173,9 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	defer plugins.Close()
 	if m != nil {
 		m.Watch(srv, plugins)
+		if node != nil {
+			m.Registry().MustRegister(node.Collector())
+		}
 		if cfg.Metrics.Addr != "" {
 			stop, err := serveMetrics(ctx, cfg.Metrics.Addr, m.Handler(), log)
 			if err != nil {
