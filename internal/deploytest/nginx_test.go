@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,22 +44,34 @@ func findNginx(t *testing.T) string {
 // HOST:PORT once it serves.
 func startWshost(t *testing.T, args ...string) string {
 	t.Helper()
+	addr, _ := runWshost(t, args...)
+	return addr
+}
+
+// runWshost is startWshost that also returns a stop function, which
+// shuts the command down gracefully and waits for it.
+func runWshost(t *testing.T, args ...string) (addr string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
 	args = append([]string{"--addr", "127.0.0.1:0", "--cache-dir", t.TempDir()}, args...)
 	go func() { done <- cli.Main(ctx, args, stdout, stderr) }()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("wshost exited %d: %s", code, stderr.String())
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("wshost exited %d: %s", code, stderr.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
 	re := regexp.MustCompile(`http://([0-9.:]+)/`)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if m := re.FindStringSubmatch(stdout.String()); m != nil {
-			return m[1]
+			return m[1], stop
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("wshost did not start: %s", stderr.String())
