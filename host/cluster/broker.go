@@ -140,10 +140,10 @@ func (n *Node) leaveLocked(key roomKey) {
 func (n *Node) Publish(ns, room string, f *host.Frame, except host.ConnID) int {
 	msg, binary := f.Payload()
 	bp := n.buffer()
-	st, seq := n.pubSeqs.lock(roomKey{ns, room}, n.tick.Load())
+	st, e := n.pubSeqs.lock(roomKey{ns, room}, n.tick.Load(), n.subj)
 	count := n.local.Publish(ns, room, f, except)
-	*bp = appendBroadcast((*bp)[:0], broadcast{msg: msg, binary: binary, except: except, node: n.id, seq: seq})
-	n.publish(n.subj.room(ns, room), *bp)
+	*bp = appendBroadcast((*bp)[:0], broadcast{msg: msg, binary: binary, except: except, node: n.id, seq: e.seq})
+	n.publish(e.subject, *bp)
 	st.mu.Unlock()
 	n.bufs.Put(bp)
 	return count

@@ -26,8 +26,9 @@ type seqStripe struct {
 }
 
 type seqEntry struct {
-	seq  uint64
-	used uint64 // the tick it was last used at
+	seq     uint64
+	used    uint64 // the tick it was last used at
+	subject string // the room's subject (publisher side), built once
 }
 
 func newRoomSeqs() *roomSeqs {
@@ -38,8 +39,9 @@ func newRoomSeqs() *roomSeqs {
 	return s
 }
 
-// lock locks the room's stripe and returns it with the room's next number.
-func (s *roomSeqs) lock(key roomKey, tick uint64) (*seqStripe, uint64) {
+// lock locks the room's stripe and returns it with the room's entry, its
+// number already advanced.
+func (s *roomSeqs) lock(key roomKey, tick uint64, subj subjects) (*seqStripe, *seqEntry) {
 	var h maphash.Hash
 	h.SetSeed(s.seed)
 	h.WriteString(key.ns)
@@ -49,12 +51,12 @@ func (s *roomSeqs) lock(key roomKey, tick uint64) (*seqStripe, uint64) {
 	st.mu.Lock()
 	e := st.next[key]
 	if e == nil {
-		e = &seqEntry{}
+		e = &seqEntry{subject: subj.room(key.ns, key.room)}
 		st.next[key] = e
 	}
 	e.seq++
 	e.used = tick
-	return st, e.seq
+	return st, e
 }
 
 // prune forgets the rooms not published to since tick: their numbering
