@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 
@@ -12,7 +13,6 @@ import (
 	"github.com/wshost/wshost/host/hosttest"
 	"github.com/wshost/wshost/host/plugin"
 	"github.com/wshost/wshost/internal/natstest"
-	"github.com/wshost/wshost/plugins/examples"
 )
 
 // pluginNode is a node that runs the plugins pushed to the cluster.
@@ -51,55 +51,45 @@ func startPluginNode(t *testing.T, url string) *pluginNode {
 
 func push(t *testing.T, url string, wasm []byte) (cluster.PushResult, error) {
 	t.Helper()
-	// Compiling the Go chat takes seconds on a busy machine, under -race.
-	ctx, cancel := context.WithTimeout(context.Background(), 6*hosttest.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*hosttest.Timeout)
 	defer cancel()
-	return cluster.Push(ctx, testOptions(url), "chat", wasm, nil, cluster.PushOptions{})
+	return cluster.Push(ctx, testOptions(url), "echo", wasm, nil, cluster.PushOptions{})
+}
+
+// echoes checks that nd serves the echo plugin.
+func echoes(t *testing.T, nd *pluginNode) {
+	t.Helper()
+	c := nd.srv.Dial(t, "/ws/echo")
+	defer c.Close()
+	c.Send("ping")
+	c.Expect("ping")
 }
 
 func TestPushRollsOutToEveryNode(t *testing.T) {
+	echo, err := os.ReadFile("../plugin/testdata/echo.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ns := natstest.Start(t)
 	var nodes []*pluginNode
 	for range 3 {
 		nodes = append(nodes, startPluginNode(t, ns.URL))
 	}
-	res, err := push(t, ns.URL, examples.Chat())
+	res, err := push(t, ns.URL, echo)
 	if err != nil {
 		t.Fatalf("push: %v", err)
 	}
 	if len(res.Reports) != 3 {
 		t.Fatalf("reports %+v, want one per node", res.Reports)
 	}
-	for _, rep := range res.Reports {
+	for i, rep := range res.Reports {
 		if rep.Status != cluster.StatusLoaded {
 			t.Errorf("node %d: %s %s", rep.Node, rep.Status, rep.Error)
 		}
+		echoes(t, nodes[i])
 	}
 
-	// The Go chat plugin, one user per node, one room.
-	var users []*hosttest.Client
-	for i, nick := range []string{"alice", "bob", "carol"} {
-		c := nodes[i].srv.Dial(t, "/ws/chat?nick="+nick+"&room=lobby")
-		c.Expect("* welcome " + nick + "! you are in #lobby. commands: /nick NAME, /join ROOM, /who")
-		users = append(users, c)
-	}
-	hosttest.EventuallyEqual(t, "lobby's size", 3, func() int { return nodes[0].srv.Endpoint("chat").RoomSize("lobby") })
-	users[0].Send("hi all")
-	for _, u := range users {
-		for {
-			if msg := u.ReadText(); msg == "[lobby] alice: hi all" {
-				break
-			} else if !strings.HasPrefix(msg, "* ") {
-				t.Fatalf("unexpected %q", msg)
-			}
-		}
-	}
-	users[2].Send("/who")
-	if got := users[2].ReadText(); !strings.Contains(got, "alice") || !strings.Contains(got, "bob") || !strings.Contains(got, "carol") {
-		t.Errorf("/who on node 3 = %q, want all three", got)
-	}
-
-	// A version every node refuses: reported, rolled back, the chat goes on.
+	// A version every node refuses: reported, rolled back, echo goes on.
 	bad := []byte("\x00asm\x01\x00\x00\x00")
 	res, err = push(t, ns.URL, bad)
 	if !errors.Is(err, cluster.ErrRefused) {
@@ -108,13 +98,17 @@ func TestPushRollsOutToEveryNode(t *testing.T) {
 	if len(res.Reports) != 3 || res.RolledBack == "" {
 		t.Errorf("result %+v: want three refusals and a rollback", res)
 	}
-	users[1].Send("still here")
-	users[0].Expect("[lobby] bob: still here")
+	for _, rep := range res.Reports {
+		if rep.Status != cluster.StatusRefused || !strings.Contains(rep.Error, "on_message") {
+			t.Errorf("node %d: %s %q, want a refusal naming the missing export", rep.Node, rep.Status, rep.Error)
+		}
+	}
+	for _, nd := range nodes {
+		echoes(t, nd)
+	}
 
 	// A node started now runs the last good version.
 	late := startPluginNode(t, ns.URL)
-	hosttest.Eventually(t, "the late node runs chat", func() bool { return late.srv.Endpoint("chat") != nil })
-	d := late.srv.Dial(t, "/ws/chat?nick=dave&room=lobby")
-	d.Expect("* welcome dave! you are in #lobby. commands: /nick NAME, /join ROOM, /who")
-	users[0].Expect("* dave joined #lobby")
+	hosttest.Eventually(t, "the late node runs echo", func() bool { return late.srv.Endpoint("echo") != nil })
+	echoes(t, late)
 }

@@ -62,6 +62,11 @@ func TestClusterOfTwoCommands(t *testing.T) {
 	bob.Send("hello from B")
 	alice.Expect("[lobby] bob: hello from B")
 	bob.Expect("[lobby] bob: hello from B")
+	// The Go chat's /who: room_members and conn_info attr.nick across nodes.
+	alice.Send("/who")
+	if got := alice.ReadText(); !strings.Contains(got, "alice") || !strings.Contains(got, "bob") {
+		t.Errorf("/who on node A = %q, want both nicks", got)
+	}
 
 	hosttest.Eventually(t, "node A's metrics show the cluster", func() bool {
 		resp, err := httpc.Get(urlA + "metrics")
