@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/wshost/wshost/host"
-	"github.com/wshost/wshost/host/cluster"
 	"github.com/wshost/wshost/internal/natstest"
 )
 
@@ -25,11 +24,7 @@ func (c counter) Deliver(f *host.Frame) bool { c.n.Add(1); return true }
 // also numbers the message and hands it to NATS for the other nodes.
 func BenchmarkPublish(b *testing.B) {
 	ns := natstest.Start(b)
-	node, err := cluster.Join(context.Background(), testOptions(ns.URL))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = node.Close() })
+	node := join(b, ns.URL)
 	msg := host.NewMessageFrame([]byte(`{"t":"1732580000000000000","from":"alice","text":"hello, room"}`), false)
 	for _, bc := range []struct {
 		name   string
@@ -57,11 +52,7 @@ func BenchmarkPublish(b *testing.B) {
 // map) with the cluster's JetStream key/value round trip.
 func BenchmarkState(b *testing.B) {
 	ns := natstest.Start(b)
-	node, err := cluster.Join(context.Background(), testOptions(ns.URL))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = node.Close() })
+	node := join(b, ns.URL)
 	srv := host.New(host.Config{})
 	ep, err := srv.Mount("chat", cmdHandler{}, host.Limits{})
 	if err != nil {

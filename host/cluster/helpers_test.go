@@ -33,20 +33,28 @@ type node struct {
 	srv *hosttest.Server
 }
 
-// startNode joins the cluster at url and serves cmdHandler at /ws/cmd.
-func startNode(t *testing.T, url string) *node {
+// join joins the cluster at url; the node is closed at cleanup, after
+// what is cleaned up later (a server using it, say).
+func join(t testing.TB, url string) *cluster.Node {
 	t.Helper()
 	cn, err := cluster.Join(context.Background(), testOptions(url))
 	if err != nil {
 		t.Fatalf("join: %v", err)
 	}
+	t.Cleanup(func() { _ = cn.Close() })
+	return cn
+}
+
+// startNode joins the cluster at url and serves cmdHandler at /ws/cmd.
+func startNode(t *testing.T, url string) *node {
+	t.Helper()
+	cn := join(t, url)
 	srv := hosttest.NewServer(t, host.Config{
 		Logger:  slog.New(slog.DiscardHandler),
 		Cluster: cn,
 		NodeID:  cn.ID(),
 		State:   cn.State(),
 	})
-	t.Cleanup(func() { _ = cn.Close() }) // after the server's shutdown: cleanups run last-in first-out
 	// The traffic tests send bursts of 2,400 messages to every client.
 	if _, err := srv.Mount("cmd", cmdHandler{}, host.Limits{SendQueueMessages: 1 << 14}); err != nil {
 		t.Fatal(err)

@@ -24,11 +24,7 @@ type pluginNode struct {
 
 func startPluginNode(t *testing.T, url string) *pluginNode {
 	t.Helper()
-	cn, err := cluster.Join(context.Background(), testOptions(url))
-	if err != nil {
-		t.Fatalf("join: %v", err)
-	}
-	t.Cleanup(func() { _ = cn.Close() })
+	cn := join(t, url)
 	log := slog.New(slog.DiscardHandler)
 	srv := hosttest.NewServer(t, host.Config{Logger: log, Cluster: cn, NodeID: cn.ID(), State: cn.State()})
 	plugins := plugin.NewPlugins(srv.Server, plugin.Options{Logger: log})
