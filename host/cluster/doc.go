@@ -41,6 +41,10 @@
 //
 // # Lock order
 //
-//	Node.localMu → Node.subsMu
-//	directory.mu is never held with the others.
+//	host.Conn.roomsMu → Node.localMu             (Join, Leave)
+//	seqStripe.mu → host.MemoryBroker's locks     (Publish: one order per room)
+//	Node.dirMu is never held with the others.
+//
+// NATS calls (publish, subscribe) are made under localMu and seqStripe.mu;
+// they only buffer and never wait for the network.
 package cluster

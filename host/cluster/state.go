@@ -39,7 +39,7 @@ func (n *Node) State() host.StateStore { return n.state }
 var _ host.StateStore = (*kvState)(nil)
 
 // bucket returns the namespace's bucket, made (or its byte limit changed)
-// when needed.
+// when needed. Get and Delete pass limit 0: whatever limit it has.
 func (s *kvState) bucket(ctx context.Context, ns string, limit int) (jetstream.KeyValue, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -59,9 +59,7 @@ func (s *kvState) bucket(ctx context.Context, ns string, limit int) (jetstream.K
 	if err != nil {
 		return nil, fmt.Errorf("state bucket of %q: %w: %w", ns, err, ErrUnavailable)
 	}
-	if limit > 0 {
-		s.buckets[ns] = &kvBucket{kv: kv, limit: limit}
-	}
+	s.buckets[ns] = &kvBucket{kv: kv, limit: limit} // limit 0: not known yet
 	return kv, nil
 }
 

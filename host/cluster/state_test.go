@@ -1,13 +1,16 @@
 package cluster_test
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/wshost/wshost/host"
 	"github.com/wshost/wshost/host/hosttest"
+	"github.com/wshost/wshost/internal/natstest"
 )
 
 func TestStateIsShared(t *testing.T) {
@@ -117,5 +120,24 @@ func TestNATSRestart(t *testing.T) {
 	st := nodes[0].Stats()
 	if st.Disconnects == 0 || st.Reconnects == 0 {
 		t.Errorf("stats %+v: want a disconnect and a reconnect counted", st)
+	}
+}
+
+func TestStateLimit(t *testing.T) {
+	ns := natstest.Start(t)
+	st := join(t, ns.URL).State()
+	const limit = 4096
+	if err := st.Set("tiny", "a", make([]byte, 1000), limit); err != nil {
+		t.Fatal(err)
+	}
+	err := st.Set("tiny", "b", make([]byte, 5000), limit)
+	if !errors.Is(err, host.ErrLimit) {
+		t.Fatalf("a value over the plugin's state limit: %v, want ErrLimit", err)
+	}
+	if _, err := st.Get("tiny", "b"); !errors.Is(err, host.ErrNotFound) {
+		t.Errorf("the refused value: %v, want ErrNotFound", err)
+	}
+	if _, err := st.Get("tiny", "a"); err != nil {
+		t.Errorf("the value before: %v", err)
 	}
 }
