@@ -327,8 +327,6 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		return
 	}
 	s.countHandshake(HandshakeAccepted)
-	c.setSocket(ws, hw.conn.Conn)
-	c.deflate = hw.conn.deflate // read only by the writer, started below
 	ws.SetReadLimit(int64(ep.Limits().MaxMessageBytes))
 	onClose := func(code int, reason string) {
 		kind, text := KindProtocol, "protocol: "+reason
@@ -338,7 +336,7 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		_ = c.startClose(code, reason, kind, text)
 	}
 	hw.conn.onClose.Store(&onClose)
-	go c.writeLoop(&s.cfg)
+	c.setSocket(ws, hw.conn.Conn, hw.conn.deflate) // starts the ping timer and the writer for Open's frames
 	c.readLoop(ctx, &s.cfg)
 }
 
