@@ -18,8 +18,8 @@ var (
 	errMessageTooBig = errors.New("message over the limit")
 )
 
-// readLoop is the connection's reader: it runs in the HTTP handler goroutine
-// and hands each whole message to the Handler, in order.
+// readLoop is the connection's reader: it runs in the reader goroutine
+// (Server.readConn) and hands each whole message to the Handler, in order.
 func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 	idle := cfg.PingInterval + cfg.PongTimeout
 	extend := func() { _ = c.ws.SetReadDeadline(time.Now().Add(idle)) }

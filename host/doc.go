@@ -12,10 +12,11 @@
 // # Goroutines
 //
 // Each connection has one goroutine for as long as it lives, its reader,
-// and a writer goroutine only while there is something to write. The reader
-// runs in the HTTP handler goroutine: it performs Open, then reads messages
-// and calls the Handler, one event at a time, so a connection's events stay
-// in order. The writer is the only goroutine that writes the socket after
+// and a writer goroutine only while there is something to write. The HTTP
+// handler goroutine performs Open and the handshake, starts the reader and
+// returns (so net/http frees its buffers for the connection); the reader
+// reads messages and calls the Handler, one event at a time, so a
+// connection's events stay in order. The writer is the only goroutine that writes the socket after
 // the handshake. Whoever gives it work while none runs — a send, a
 // broadcast, a close, the connection's ping timer (a time.AfterFunc) —
 // starts it, under Conn.mu, so at most one runs at a time; it drains the

@@ -203,7 +203,12 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("no plugin is served at %s", r.URL.Path), http.StatusNotFound)
 		return
 	}
-	defer s.conns.Done()
+	readerStarted := false // it then owns the s.conns count and the admission
+	defer func() {
+		if !readerStarted {
+			s.conns.Done()
+		}
+	}()
 	// From here on RemoteAddr is the client's, as a trusted proxy forwarded
 	// it (forwarded.go): Open, conn_info and the per-IP cap all see it.
 	r.RemoteAddr = s.clientAddr(r)
@@ -222,8 +227,24 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.countHandshake(HandshakeCaps)
 		return
 	}
+	c, ctx := s.serveConn(ep, w, r)
+	if c == nil {
+		s.releaseConn(ip)
+		return
+	}
+	readerStarted = true
+	go s.readConn(ctx, c, ip)
+}
+
+// readConn is a connection's reader goroutine, started once the handshake
+// is done; it ends when the connection does. The HTTP handler goroutine that
+// upgraded the connection returns instead of reading, so net/http lets go
+// of its per-connection state (buffered reader and writers, the request)
+// and the reader's stack is no deeper than the reading needs.
+func (s *Server) readConn(ctx context.Context, c *Conn, ip string) {
+	defer s.conns.Done()
 	defer s.releaseConn(ip)
-	s.serveConn(ep, w, r)
+	c.readLoop(ctx, &s.cfg)
 }
 
 func (s *Server) isClosing() bool {
@@ -270,8 +291,10 @@ func (s *Server) selectSubprotocol(r *http.Request) string {
 	return ""
 }
 
-// serveConn runs Open, upgrades, and then reads until the connection ends.
-func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request) {
+// serveConn runs Open and upgrades. It returns the upgraded connection, for
+// readConn to read, and the context of its Handler calls; nil when Open
+// rejected it or the upgrade failed (the response or Close went out).
+func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request) (*Conn, context.Context) {
 	ctx := context.WithoutCancel(r.Context())
 	info := connInfo{
 		remoteAddr:  r.RemoteAddr,
@@ -285,11 +308,11 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		if s.isClosing() {
 			s.countHandshake(HandshakeShuttingDown)
 			http.Error(w, "server shutting down", http.StatusServiceUnavailable)
-			return
+			return nil, nil
 		}
 		s.countHandshake(HandshakeNotFound)
 		http.Error(w, fmt.Sprintf("no plugin is served at %s", r.URL.Path), http.StatusNotFound)
-		return
+		return nil, nil
 	}
 	if err := ep.callOpen(ctx, c); err != nil {
 		ep.leaveAll(c)
@@ -299,12 +322,12 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		if errors.Is(err, ErrRejected) {
 			s.countHandshake(HandshakeRejected)
 			http.Error(w, "connection rejected by the plugin", http.StatusForbidden)
-			return
+			return nil, nil
 		}
 		s.countHandshake(HandshakeFault)
 		ep.log.Warn("open failed", "conn", c.id, "err", err)
 		http.Error(w, "the plugin failed to open the connection", http.StatusInternalServerError)
-		return
+		return nil, nil
 	}
 
 	var respHeader http.Header
@@ -324,7 +347,7 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		c.state = stateClosed
 		c.mu.Unlock()
 		ep.deliverClose(ctx, c, CloseAbnormal, "", KindIO, "handshake: "+err.Error())
-		return
+		return nil, nil
 	}
 	s.countHandshake(HandshakeAccepted)
 	ws.SetReadLimit(int64(ep.Limits().MaxMessageBytes))
@@ -337,7 +360,7 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 	}
 	hw.conn.onClose.Store(&onClose)
 	c.setSocket(ws, hw.conn.Conn, hw.conn.deflate) // starts the ping timer and the writer for Open's frames
-	c.readLoop(ctx, &s.cfg)
+	return c, ctx
 }
 
 // hijackWriter hands gorilla/websocket an interceptConn when it hijacks.
