@@ -63,8 +63,16 @@ func New(cfg Config) *Server {
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout:  cfg.HandshakeTimeout,
 		EnableCompression: cfg.Compression.Enabled,
-		CheckOrigin:       func(*http.Request) bool { return true }, // checked before Open
-		Error:             func(http.ResponseWriter, *http.Request, int, error) {},
+		// gorilla reads frames through a buffer of its own of this size
+		// instead of keeping net/http's 4 KiB one, which every idle
+		// connection would hold.
+		ReadBufferSize: readBufferSize,
+		// The host writes frames itself (conn_write.go), so gorilla never
+		// needs a write buffer; with a pool it keeps none per connection
+		// instead of net/http's hijacked 4 KiB one.
+		WriteBufferPool: noWriteBuffers{},
+		CheckOrigin:     func(*http.Request) bool { return true }, // checked before Open
+		Error:           func(http.ResponseWriter, *http.Request, int, error) {},
 	}
 	s.mux.HandleFunc("GET /ws/{name}", s.serveWebSocket)
 	s.mux.HandleFunc("/ws/{name}", serveWrongMethod)
@@ -362,6 +370,22 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 	c.setSocket(ws, hw.conn.Conn, hw.conn.deflate) // starts the ping timer and the writer for Open's frames
 	return c, ctx
 }
+
+// readBufferSize is the size of gorilla/websocket's read buffer per
+// connection. A frame header (14 bytes at most) and a control frame (125
+// bytes of payload) must fit; a message's payload bigger than it is read
+// straight into the reader's message buffer.
+const readBufferSize = 512
+
+// noWriteBuffers is the write buffer pool gorilla/websocket gets: it writes
+// no messages (the host does), so it never asks for one, and a pool keeps
+// it from holding the hijacked 4 KiB buffer for the connection's life.
+// Should it ask (NextWriter, WriteMessage), it gets nil and allocates one
+// for that write. Stateless; safe for concurrent use.
+type noWriteBuffers struct{}
+
+func (noWriteBuffers) Get() any  { return nil }
+func (noWriteBuffers) Put(x any) {}
 
 // hijackWriter hands gorilla/websocket an interceptConn when it hijacks.
 // Owned by the goroutine serving the request.
