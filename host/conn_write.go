@@ -86,6 +86,10 @@ func (c *Conn) notifyReader() {
 	}
 }
 
+// maxIdleQueueCap is the largest send queue backing array a connection
+// keeps once drained.
+const maxIdleQueueCap = 64
+
 // takeBatch moves the queued frames into batch, takes the close frame once
 // the queue is empty (after which no writer starts again), and a due ping.
 // When there is nothing to write it ends the writer's run (c.writing) in the
@@ -98,8 +102,12 @@ func (c *Conn) takeBatch(batch []*Frame) ([]*Frame, *Frame, *Frame) {
 		return batch, nil, nil
 	}
 	batch = append(batch, c.queue...)
-	clear(c.queue)
-	c.queue = c.queue[:0]
+	if cap(c.queue) > maxIdleQueueCap {
+		c.queue = nil // a burst's backing array is not kept by an idle connection
+	} else {
+		clear(c.queue)
+		c.queue = c.queue[:0]
+	}
 	var ping *Frame
 	if c.pingDue {
 		c.pingDue = false
