@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -18,11 +19,16 @@ const (
 	stateClosed                   // Close was delivered
 )
 
-// Conn is one client connection. Its reader runs in the HTTP handler
-// goroutine and is the only caller of the Handler for it; its writer
-// goroutine is the only writer of the socket once the handshake is done.
-// Other goroutines only queue frames and start closes, through the methods
-// below, which are safe for concurrent use.
+// Conn is one client connection. Open runs in the HTTP handler goroutine;
+// after the handshake the reader goroutine (Server.readConn) takes over and
+// is the only caller of the Handler for it. Its writer
+// goroutine runs only while there is something to write (queued frames, a
+// due ping, the close frame): whoever gives it work when none runs starts it
+// (startWriterLocked), and it returns once the queue is empty, so an idle
+// connection holds no writer goroutine. At most one writer runs at a time
+// (c.writing), and it is the only writer of the socket once the handshake
+// is done. Other goroutines only queue frames and start closes, through the
+// methods below, which are safe for concurrent use.
 //
 // Lock order: roomsMu (held across Broker calls), then mu.
 type Conn struct {
@@ -32,18 +38,26 @@ type Conn struct {
 
 	ws  *websocket.Conn // reader side; nil until the upgrade
 	raw net.Conn        // the socket; written only by the writer
-	// deflate: permessage-deflate was negotiated. Set before the writer
-	// starts; read only by it.
+	// deflate: permessage-deflate was negotiated. Set with raw, under mu,
+	// before any writer starts; read only by the writers.
 	deflate bool
+	// ping fires every PingInterval from the upgrade until the reader
+	// finishes, and makes a ping due (pingDue). Set with raw.
+	ping *time.Timer
 
-	wake       chan struct{} // cap 1: the queue or the state changed
-	wrote      chan struct{} // cap 1: the writer wrote a batch of queued frames
+	wrote      chan struct{} // cap 1: the writer wrote a batch, or returned; read by the reader only
 	peerClosed chan struct{} // closed when the peer's close frame arrived
 	readerGone chan struct{} // closed when the reader stopped reading
-	writerDone chan struct{} // closed when the writer returned
 
-	mu          sync.Mutex
-	state       connState
+	mu    sync.Mutex
+	state connState
+	// writing: a writer goroutine runs (or was started and is about to).
+	// Set by whoever starts it, cleared by the writer when it returns.
+	writing bool
+	// writerEnded: no writer starts again (a write failed, the close frame
+	// went out, or the reader finished and its last writer returned).
+	writerEnded bool
+	pingDue     bool // the ping timer fired; the writer sends a ping
 	queue       []*Frame
 	queuedBytes int // queued plus being written
 	queuedMsgs  int
@@ -75,11 +89,9 @@ func newConn(id ConnID, ep *Endpoint, info connInfo) *Conn {
 		id:         id,
 		ep:         ep,
 		info:       info,
-		wake:       make(chan struct{}, 1),
 		wrote:      make(chan struct{}, 1),
 		peerClosed: make(chan struct{}),
 		readerGone: make(chan struct{}),
-		writerDone: make(chan struct{}),
 	}
 }
 
@@ -93,10 +105,47 @@ func (c *Conn) Close(code int, reason string) error { return c.ep.Close(c.id, co
 // or its queue would overflow.
 func (c *Conn) Deliver(f *Frame) bool { return c.enqueue(f) == nil }
 
-func (c *Conn) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+// startWriterLocked marks a writer as running when there is something to
+// write and none runs; the caller must then, after unlocking c.mu, start it
+// with go c.writeLoop(). c.mu must be held.
+func (c *Conn) startWriterLocked() bool {
+	if c.writing || c.writerEnded || c.raw == nil || !c.hasWorkLocked() {
+		return false
+	}
+	c.writing = true
+	return true
+}
+
+// hasWorkLocked reports whether the writer has something to write. c.mu
+// must be held.
+func (c *Conn) hasWorkLocked() bool {
+	return len(c.queue) > 0 || (c.closeFrame != nil && !c.closeTaken) || c.pingDue
+}
+
+// kick starts the writer if it has work and none runs.
+func (c *Conn) kick() {
+	c.mu.Lock()
+	start := c.startWriterLocked()
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+// onPingTimer runs when the ping timer fires: a ping becomes due and the
+// timer is armed again, while the connection is open.
+func (c *Conn) onPingTimer() {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	c.pingDue = true
+	c.ping.Reset(c.ep.srv.cfg.PingInterval)
+	start := c.startWriterLocked()
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
 	}
 }
 
@@ -120,15 +169,21 @@ func (c *Conn) enqueue(f *Frame) error {
 		c.queue = c.queue[:0]
 		c.startCloseLocked(ClosePolicy, "send queue overflow", KindSlow,
 			"send queue overflow: the client reads too slowly")
+		start := c.startWriterLocked()
 		c.mu.Unlock()
-		c.signal()
+		if start {
+			go c.writeLoop()
+		}
 		return ErrClosed
 	}
 	c.queue = append(c.queue, f)
 	c.queuedMsgs++
 	c.queuedBytes += f.Len()
+	start := c.startWriterLocked()
 	c.mu.Unlock()
-	c.signal()
+	if start {
+		go c.writeLoop()
+	}
 	return nil
 }
 
@@ -149,11 +204,14 @@ func (c *Conn) startCloseLocked(code int, reason string, kind ErrorKind, text st
 func (c *Conn) startClose(code int, reason string, kind ErrorKind, text string) error {
 	c.mu.Lock()
 	ok := c.startCloseLocked(code, reason, kind, text)
+	start := c.startWriterLocked()
 	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
 	if !ok {
 		return ErrClosed
 	}
-	c.signal()
 	return nil
 }
 
@@ -166,9 +224,12 @@ func (c *Conn) onPeerClose(code int, reason string) {
 		c.closeCode, c.closeReason = code, reason
 		c.closeFrame = newCloseFrame(code, "") // echo the code (RFC 6455 §5.5.1)
 	}
+	start := c.startWriterLocked()
 	c.mu.Unlock()
 	close(c.peerClosed)
-	c.signal()
+	if start {
+		go c.writeLoop()
+	}
 }
 
 func (c *Conn) isOpen() bool {
@@ -197,12 +258,20 @@ func (c *Conn) dropQueued() {
 	c.mu.Unlock()
 }
 
-// setSocket records the upgraded socket; the reader and writer use it
-// without the lock after this (they start after it).
-func (c *Conn) setSocket(ws *websocket.Conn, raw net.Conn) {
+// setSocket records the upgraded socket, starts the ping timer, and starts
+// the writer for what was queued before the upgrade (by Open, say). The
+// reader and the writers use ws, raw and deflate without the lock after
+// this: the reader runs after it in the same goroutine, and every writer is
+// started under c.mu after it.
+func (c *Conn) setSocket(ws *websocket.Conn, raw net.Conn, deflate bool) {
 	c.mu.Lock()
-	c.ws, c.raw = ws, raw
+	c.ws, c.raw, c.deflate = ws, raw, deflate
+	c.ping = time.AfterFunc(c.ep.srv.cfg.PingInterval, c.onPingTimer)
+	start := c.startWriterLocked()
 	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
 }
 
 // dropSocket closes the socket from any goroutine (a shutdown past its

@@ -18,8 +18,8 @@ var (
 	errMessageTooBig = errors.New("message over the limit")
 )
 
-// readLoop is the connection's reader: it runs in the HTTP handler goroutine
-// and hands each whole message to the Handler, in order.
+// readLoop is the connection's reader: it runs in the reader goroutine
+// (Server.readConn) and hands each whole message to the Handler, in order.
 func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 	idle := cfg.PingInterval + cfg.PongTimeout
 	extend := func() { _ = c.ws.SetReadDeadline(time.Now().Add(idle)) }
@@ -128,10 +128,8 @@ func (c *Conn) holdWhileQueueHigh(stalled *bool) (held bool) {
 			timer.Reset(readerHoldMax)
 		}
 		select {
-		case <-c.wrote:
+		case <-c.wrote: // progress, or the writer stopped (then the state changed or the queue emptied)
 			held = true
-		case <-c.writerDone:
-			return held
 		case <-timer.C:
 			*stalled = true
 			return held
@@ -217,10 +215,17 @@ func (c *Conn) finish(ctx context.Context, readErr error) {
 	}
 	ioFailure := c.state == stateOpen
 	c.failLocked(readFailure(readErr, c.ep.srv.cfg))
+	// Nothing is queued from here on (the state is not open): a writer
+	// flushes what is left, the close frame last.
+	start := c.startWriterLocked()
 	c.mu.Unlock()
+	c.ping.Stop() // it re-arms only while open
 	close(c.readerGone)
 	if ioFailure {
 		_ = c.raw.Close() // nothing more can reach the peer
+	}
+	if start {
+		go c.writeLoop()
 	}
 	c.waitWriter(c.ep.srv.cfg.WriteTimeout + c.ep.srv.cfg.CloseTimeout)
 
@@ -231,16 +236,29 @@ func (c *Conn) finish(ctx context.Context, readErr error) {
 	c.ep.deliverClose(ctx, c, code, reason, kind, text)
 }
 
-// waitWriter waits for the writer goroutine, forcing it out of a stuck write
-// by closing the socket after d.
+// waitWriter waits until no writer runs, forcing one out of a stuck write
+// by closing the socket after d, and then lets none start again. Called by
+// the reader once nothing can be queued any more.
 func (c *Conn) waitWriter(d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case <-c.writerDone:
-	case <-t.C:
-		_ = c.raw.Close()
-		<-c.writerDone
+	timedOut := t.C
+	for {
+		c.mu.Lock()
+		running := c.writing
+		if !running {
+			c.writerEnded = true
+		}
+		c.mu.Unlock()
+		if !running {
+			break
+		}
+		select {
+		case <-c.wrote: // progress or a stop: look again
+		case <-timedOut:
+			_ = c.raw.Close()
+			timedOut = nil // from now on the writer fails at once
+		}
 	}
 	_ = c.raw.Close()
 }

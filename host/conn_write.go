@@ -5,46 +5,35 @@ import (
 	"time"
 )
 
-// writeLoop is the connection's writer goroutine: it writes queued frames,
-// coalesced into one writev per wake-up, pings the peer, and ends with the
-// close frame once the queue drained.
-func (c *Conn) writeLoop(cfg *Config) {
-	defer close(c.writerDone)
-	ping := time.NewTicker(cfg.PingInterval)
-	defer ping.Stop()
-	pingFrame := newFrame(opPing, nil)
-
+// writeLoop is a run of the connection's writer goroutine, started by
+// whoever gave it work while none ran (startWriterLocked): it writes the
+// queued frames, coalesced into one writev per batch, and a due ping, until
+// the queue is empty, then returns. The close frame goes out after the
+// queued backlog; the run that writes it waits for the peer's close frame
+// (or the reader's end, or CloseTimeout) and drops the TCP connection. A
+// failed write ends the connection's writing for good.
+func (c *Conn) writeLoop() {
+	cfg := &c.ep.srv.cfg
 	var batch []*Frame
 	var bufs net.Buffers
 	for {
-		var extra *Frame
-		select {
-		case <-c.wake:
-		case <-ping.C:
-			extra = pingFrame
-		case <-c.readerGone:
-			// The reader is gone; flush what is left (a close frame, say).
+		var closeFrame, ping *Frame
+		batch, closeFrame, ping = c.takeBatch(batch)
+		if len(batch) == 0 && closeFrame == nil && ping == nil {
+			c.notifyReader() // takeBatch cleared c.writing
+			return
 		}
-		var closeFrame *Frame
-		batch, closeFrame = c.takeBatch(batch)
-		if extra != nil && closeFrame == nil {
-			batch = append(batch, extra)
+		n, size := len(batch), 0
+		if ping != nil && closeFrame == nil {
+			batch = append(batch, ping)
 		}
 		if closeFrame != nil {
 			batch = append(batch, closeFrame)
 		}
-		if len(batch) == 0 {
-			if c.readerDone() {
-				return
-			}
-			continue
-		}
 		bufs = bufs[:0]
-		n, size := 0, 0
-		for _, f := range batch {
+		for i, f := range batch {
 			bufs = append(bufs, f.wire(c.deflate))
-			if f != extra && f != closeFrame {
-				n++
+			if i < n {
 				size += f.Len()
 			}
 		}
@@ -61,38 +50,75 @@ func (c *Conn) writeLoop(cfg *Config) {
 		c.queuedBytes -= size
 		if err != nil {
 			c.failLocked("write: " + err.Error())
+			c.writerEnded = true
 		}
 		c.mu.Unlock()
 		if err != nil {
 			_ = c.raw.Close()
+			c.writerStopped()
 			return
 		}
 		if n > 0 {
-			select {
-			case c.wrote <- struct{}{}:
-			default:
-			}
+			c.notifyReader()
 		}
 		if closeFrame != nil {
 			c.awaitPeerClose(cfg.CloseTimeout)
+			c.writerStopped()
 			return
 		}
 	}
 }
 
-// takeBatch moves the queued frames into batch and takes the close frame
-// once the queue is empty.
-func (c *Conn) takeBatch(batch []*Frame) ([]*Frame, *Frame) {
+// writerStopped ends a writer run: from here on a new one may start (unless
+// writerEnded), and the reader, which may wait for this one, is told.
+func (c *Conn) writerStopped() {
+	c.mu.Lock()
+	c.writing = false
+	c.mu.Unlock()
+	c.notifyReader()
+}
+
+// notifyReader tells the reader the writer made progress or stopped.
+func (c *Conn) notifyReader() {
+	select {
+	case c.wrote <- struct{}{}:
+	default:
+	}
+}
+
+// maxIdleQueueCap is the largest send queue backing array a connection
+// keeps once drained.
+const maxIdleQueueCap = 64
+
+// takeBatch moves the queued frames into batch, takes the close frame once
+// the queue is empty (after which no writer starts again), and a due ping.
+// When there is nothing to write it ends the writer's run (c.writing) in the
+// same critical section, so work queued after it starts a new writer.
+func (c *Conn) takeBatch(batch []*Frame) ([]*Frame, *Frame, *Frame) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.hasWorkLocked() {
+		c.writing = false
+		return batch, nil, nil
+	}
 	batch = append(batch, c.queue...)
-	clear(c.queue)
-	c.queue = c.queue[:0]
+	if cap(c.queue) > maxIdleQueueCap {
+		c.queue = nil // a burst's backing array is not kept by an idle connection
+	} else {
+		clear(c.queue)
+		c.queue = c.queue[:0]
+	}
+	var ping *Frame
+	if c.pingDue {
+		c.pingDue = false
+		ping = newFrame(opPing, nil)
+	}
 	if c.closeFrame != nil && !c.closeTaken {
 		c.closeTaken = true
-		return batch, c.closeFrame
+		c.writerEnded = true
+		return batch, c.closeFrame, ping
 	}
-	return batch, nil
+	return batch, nil, ping
 }
 
 // awaitPeerClose waits for the peer's close frame (or for the reader to stop,
@@ -107,13 +133,4 @@ func (c *Conn) awaitPeerClose(timeout time.Duration) {
 	case <-t.C:
 	}
 	_ = c.raw.Close()
-}
-
-func (c *Conn) readerDone() bool {
-	select {
-	case <-c.readerGone:
-		return true
-	default:
-		return false
-	}
 }

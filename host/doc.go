@@ -11,17 +11,26 @@
 //
 // # Goroutines
 //
-// Each connection has two goroutines. The reader runs in the HTTP handler
-// goroutine: it performs Open, then reads messages and calls the Handler, one
-// event at a time, so a connection's events stay in order. The writer is the
-// only goroutine that writes the socket after the handshake: it drains the
+// Each connection has one goroutine for as long as it lives, its reader,
+// and a writer goroutine only while there is something to write. The HTTP
+// handler goroutine performs Open and the handshake, starts the reader and
+// returns (so net/http frees its buffers for the connection); the reader
+// reads messages and calls the Handler, one event at a time, so a
+// connection's events stay in order. The writer is the only goroutine that writes the socket after
+// the handshake. Whoever gives it work while none runs — a send, a
+// broadcast, a close, the connection's ping timer (a time.AfterFunc) —
+// starts it, under Conn.mu, so at most one runs at a time; it drains the
 // connection's bounded send queue, coalescing queued frames into one write,
-// sends pings, and ends the closing handshake. While the send queue is more
-// than half full and the writer is making progress, the reader does not read
-// the next message, so a client that pipelines requests is slowed down by
-// TCP rather than overflowing its own queue. Everything else — Send,
-// Broadcast, Close from any connection's handler — only queues frames or
-// starts a close, and never blocks on a peer.
+// adds a due ping, and returns once the queue is empty. The close frame
+// goes out after everything queued before it; the writer that sends it
+// waits for the peer's close frame and drops the TCP connection, and no
+// writer starts after it. When the reader stops it lets a last writer flush
+// what is left and waits for it. While the send queue is more than half
+// full and the writer is making progress, the reader does not read the next
+// message, so a client that pipelines requests is slowed down by TCP rather
+// than overflowing its own queue. Everything else — Send, Broadcast, Close
+// from any connection's handler — only queues frames or starts a close, and
+// never blocks on a peer.
 //
 // # Lock order
 //

@@ -64,8 +64,16 @@ func New(cfg Config) *Server {
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout:  cfg.HandshakeTimeout,
 		EnableCompression: cfg.Compression.Enabled,
-		CheckOrigin:       func(*http.Request) bool { return true }, // checked before Open
-		Error:             func(http.ResponseWriter, *http.Request, int, error) {},
+		// gorilla reads frames through a buffer of its own of this size
+		// instead of keeping net/http's 4 KiB one, which every idle
+		// connection would hold.
+		ReadBufferSize: readBufferSize,
+		// The host writes frames itself (conn_write.go), so gorilla never
+		// needs a write buffer; with a pool it keeps none per connection
+		// instead of net/http's hijacked 4 KiB one.
+		WriteBufferPool: noWriteBuffers{},
+		CheckOrigin:     func(*http.Request) bool { return true }, // checked before Open
+		Error:           func(http.ResponseWriter, *http.Request, int, error) {},
 	}
 	s.mux.HandleFunc("GET /ws/{name}", s.serveWebSocket)
 	s.mux.HandleFunc("/ws/{name}", serveWrongMethod)
@@ -204,7 +212,12 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("no plugin is served at %s", r.URL.Path), http.StatusNotFound)
 		return
 	}
-	defer s.conns.Done()
+	readerStarted := false // it then owns the s.conns count and the admission
+	defer func() {
+		if !readerStarted {
+			s.conns.Done()
+		}
+	}()
 	// From here on RemoteAddr is the client's, as a trusted proxy forwarded
 	// it (forwarded.go): Open, conn_info and the per-IP cap all see it.
 	r.RemoteAddr = s.clientAddr(r)
@@ -223,8 +236,24 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.countHandshake(HandshakeCaps)
 		return
 	}
+	c, ctx := s.serveConn(ep, w, r)
+	if c == nil {
+		s.releaseConn(ip)
+		return
+	}
+	readerStarted = true
+	go s.readConn(ctx, c, ip)
+}
+
+// readConn is a connection's reader goroutine, started once the handshake
+// is done; it ends when the connection does. The HTTP handler goroutine that
+// upgraded the connection returns instead of reading, so net/http lets go
+// of its per-connection state (buffered reader and writers, the request)
+// and the reader's stack is no deeper than the reading needs.
+func (s *Server) readConn(ctx context.Context, c *Conn, ip string) {
+	defer s.conns.Done()
 	defer s.releaseConn(ip)
-	s.serveConn(ep, w, r)
+	c.readLoop(ctx, &s.cfg)
 }
 
 func (s *Server) isClosing() bool {
@@ -271,8 +300,10 @@ func (s *Server) selectSubprotocol(r *http.Request) string {
 	return ""
 }
 
-// serveConn runs Open, upgrades, and then reads until the connection ends.
-func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request) {
+// serveConn runs Open and upgrades. It returns the upgraded connection, for
+// readConn to read, and the context of its Handler calls; nil when Open
+// rejected it or the upgrade failed (the response or Close went out).
+func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request) (*Conn, context.Context) {
 	ctx := context.WithoutCancel(r.Context())
 	info := connInfo{
 		remoteAddr:  r.RemoteAddr,
@@ -286,11 +317,11 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		if s.isClosing() {
 			s.countHandshake(HandshakeShuttingDown)
 			http.Error(w, "server shutting down", http.StatusServiceUnavailable)
-			return
+			return nil, nil
 		}
 		s.countHandshake(HandshakeNotFound)
 		http.Error(w, fmt.Sprintf("no plugin is served at %s", r.URL.Path), http.StatusNotFound)
-		return
+		return nil, nil
 	}
 	if err := ep.callOpen(ctx, c); err != nil {
 		ep.leaveAll(c)
@@ -300,12 +331,12 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		if errors.Is(err, ErrRejected) {
 			s.countHandshake(HandshakeRejected)
 			http.Error(w, "connection rejected by the plugin", http.StatusForbidden)
-			return
+			return nil, nil
 		}
 		s.countHandshake(HandshakeFault)
 		ep.log.Warn("open failed", "conn", c.id, "err", err)
 		http.Error(w, "the plugin failed to open the connection", http.StatusInternalServerError)
-		return
+		return nil, nil
 	}
 
 	var respHeader http.Header
@@ -325,11 +356,9 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		c.state = stateClosed
 		c.mu.Unlock()
 		ep.deliverClose(ctx, c, CloseAbnormal, "", KindIO, "handshake: "+err.Error())
-		return
+		return nil, nil
 	}
 	s.countHandshake(HandshakeAccepted)
-	c.setSocket(ws, hw.conn.Conn)
-	c.deflate = hw.conn.deflate // read only by the writer, started below
 	ws.SetReadLimit(int64(ep.Limits().MaxMessageBytes))
 	onClose := func(code int, reason string) {
 		kind, text := KindProtocol, "protocol: "+reason
@@ -339,9 +368,25 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 		_ = c.startClose(code, reason, kind, text)
 	}
 	hw.conn.onClose.Store(&onClose)
-	go c.writeLoop(&s.cfg)
-	c.readLoop(ctx, &s.cfg)
+	c.setSocket(ws, hw.conn.Conn, hw.conn.deflate) // starts the ping timer and the writer for Open's frames
+	return c, ctx
 }
+
+// readBufferSize is the size of gorilla/websocket's read buffer per
+// connection. A frame header (14 bytes at most) and a control frame (125
+// bytes of payload) must fit; a message's payload bigger than it is read
+// straight into the reader's message buffer.
+const readBufferSize = 512
+
+// noWriteBuffers is the write buffer pool gorilla/websocket gets: it writes
+// no messages (the host does), so it never asks for one, and a pool keeps
+// it from holding the hijacked 4 KiB buffer for the connection's life.
+// Should it ask (NextWriter, WriteMessage), it gets nil and allocates one
+// for that write. Stateless; safe for concurrent use.
+type noWriteBuffers struct{}
+
+func (noWriteBuffers) Get() any  { return nil }
+func (noWriteBuffers) Put(x any) {}
 
 // hijackWriter hands gorilla/websocket an interceptConn when it hijacks.
 // Owned by the goroutine serving the request.
