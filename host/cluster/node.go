@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -197,7 +196,7 @@ func (n *Node) takeNodeID(ctx context.Context) (uint16, error) {
 		if err == nil {
 			return uint16(last + 1), nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) && !strings.Contains(err.Error(), "wrong last sequence") {
+		if !conflict(err) {
 			return 0, fmt.Errorf("take a node id: %w: %w", err, ErrUnavailable)
 		}
 		if ctx.Err() != nil {

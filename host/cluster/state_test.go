@@ -75,20 +75,22 @@ func TestStateIsShared(t *testing.T) {
 }
 
 func TestNATSRestart(t *testing.T) {
-	ns, nodes := startCluster(t, 2)
+	ns, nodes := startCluster(t, 3)
 	a, _ := nodes[0].dial(t, "a", "r")
 	a2, _ := nodes[0].dial(t, "a2", "r")
 	b, _ := nodes[1].dial(t, "b", "r")
-	waitSize(t, nodes, "r", 3)
+	c, _ := nodes[2].dial(t, "c", "r")
+	waitSize(t, nodes, "r", 4)
 	a.Call("set k before")
 	a.Send("b r before") // b's node learns where node 1's numbering of r is
 	b.Expect("before")
+	c.Expect("before")
 	a.Expect("before")
 	a2.Expect("before")
 
 	ns.Stop()
 	hosttest.Eventually(t, "the nodes notice", func() bool {
-		return !nodes[0].Stats().Connected && !nodes[1].Stats().Connected
+		return !nodes[0].Stats().Connected && !nodes[1].Stats().Connected && !nodes[2].Stats().Connected
 	})
 	// Local delivery goes on without NATS.
 	a.Send("b r while NATS is down")
@@ -97,24 +99,26 @@ func TestNATSRestart(t *testing.T) {
 
 	ns.Restart(t)
 	hosttest.Eventually(t, "the nodes reconnect", func() bool {
-		return nodes[0].Stats().Connected && nodes[1].Stats().Connected
+		return nodes[0].Stats().Connected && nodes[1].Stats().Connected && nodes[2].Stats().Connected
 	})
 	// What was published while NATS was down went out after the reconnect
 	// or was counted as lost; either way the room works again.
 	a.Send("b r ping")
 	a.Expect("ping")
 	a2.Expect("ping")
-	// Node 1 buffered its broadcast while NATS was down: b gets it before
-	// the ping, or (when node 1 reconnected first and node 2 had not
-	// subscribed again yet) node 2 counts it as missed.
-	first := b.ReadText()
-	if first == "while NATS is down" {
-		b.Expect("ping")
-	} else if st := nodes[1].Stats(); first != "ping" || st.Missed != 1 {
-		t.Errorf("b got %q first, and node 2 counted %d missed", first, st.Missed)
+	// Node 1 buffered its broadcast while NATS was down: b and c get it
+	// before the ping, or (when node 1 reconnected first and theirs had not
+	// subscribed again yet) their node counts it as missed.
+	for i, cl := range []*hosttest.Client{b, c} {
+		first := cl.ReadText()
+		if first == "while NATS is down" {
+			cl.Expect("ping")
+		} else if st := nodes[i+1].Stats(); first != "ping" || st.Missed != 1 {
+			t.Errorf("node %d: got %q first, and counted %d missed", i+2, first, st.Missed)
+		}
 	}
-	waitSize(t, nodes, "r", 3)
-	if got := b.Call("get k"); got != "before" {
+	waitSize(t, nodes, "r", 4)
+	if got := c.Call("get k"); got != "before" {
 		t.Errorf("state after the restart = %q", got)
 	}
 	st := nodes[0].Stats()
