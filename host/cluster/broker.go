@@ -55,14 +55,6 @@ func (n *Node) ConnAttr(ns string, id host.ConnID, key, val string) {
 	n.announceLocked(dirEvent{Op: "attr", ID: id, Key: key, Val: val})
 }
 
-// announceLocked numbers ev and publishes it on the node's directory
-// subject. n.localMu is held, so events go out in number order.
-func (n *Node) announceLocked(ev dirEvent) {
-	n.seq++
-	ev.Seq = n.seq
-	n.publishJSON(n.subj.dir(n.id), ev)
-}
-
 // Join implements host.Broker.
 func (n *Node) Join(ns, room string, m host.Member) error {
 	if err := n.local.Join(ns, room, m); err != nil {
@@ -212,8 +204,7 @@ func (n *Node) RemoteAttr(ns string, id host.ConnID, key string) (string, bool) 
 	if key == "" {
 		return "", true
 	}
-	v, ok := rc.attrs[key]
-	return v, ok
+	return rc.attr(key)
 }
 
 func (n *Node) knows(ns string, id host.ConnID) bool {

@@ -70,7 +70,9 @@ func (n *Node) controlLoop(ctx context.Context) {
 }
 
 func (n *Node) beat() {
-	n.publishJSON(n.subj.hb(), heartbeat{Node: n.id, Seq: n.currentSeq()})
+	// The last number published, not the last one queued: a heartbeat
+	// must not claim events the others cannot have yet.
+	n.publishJSON(n.subj.hb(), heartbeat{Node: n.id, Seq: n.announced.Load()})
 }
 
 func (n *Node) expire() {
@@ -110,16 +112,18 @@ func (n *Node) control(m *nats.Msg) {
 	if err != nil || uint16(from) == n.id {
 		return
 	}
-	var ev dirEvent
-	if err := json.Unmarshal(m.Data, &ev); err != nil {
-		n.log.Warn("ignored a directory event", "from_node", from, "err", err)
+	evs, err := decodeEvents(m.Data)
+	if err != nil {
+		n.log.Warn("ignored a directory message", "from_node", from, "err", err)
 		return
 	}
 	n.dirMu.Lock()
 	defer n.dirMu.Unlock()
 	rn := n.dir.node(uint16(from), now)
-	if n.dir.event(rn, ev) {
-		n.startSyncLocked(rn)
+	for _, ev := range evs {
+		if n.dir.event(rn, ev) {
+			n.startSyncLocked(rn)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"slices"
 	"time"
 
 	"github.com/wshost/wshost/host"
@@ -30,11 +31,40 @@ type remoteNode struct {
 	conns    map[host.ConnID]struct{}
 }
 
+// remoteConn is another node's connection. Its attributes and rooms are
+// short slices, not maps: a node keeps one per connection of the cluster.
 type remoteConn struct {
 	ns    string
 	node  uint16
-	attrs map[string]string
-	rooms map[string]struct{}
+	attrs []attr
+	rooms []string
+}
+
+type attr struct{ key, val string }
+
+func (rc *remoteConn) attr(key string) (string, bool) {
+	for _, a := range rc.attrs {
+		if a.key == key {
+			return a.val, true
+		}
+	}
+	return "", false
+}
+
+func (rc *remoteConn) setAttr(key, val string) {
+	for i, a := range rc.attrs {
+		if a.key == key {
+			if val == "" {
+				rc.attrs = slices.Delete(rc.attrs, i, i+1)
+			} else {
+				rc.attrs[i].val = val
+			}
+			return
+		}
+	}
+	if val != "" {
+		rc.attrs = append(rc.attrs, attr{key, val})
+	}
 }
 
 func newDirectory() *directory {
@@ -98,7 +128,10 @@ func (d *directory) unsync(n *remoteNode) {
 func (d *directory) restore(n *remoteNode, seq uint64, conns []snapConn) (resync bool) {
 	d.dropConns(n)
 	for _, sc := range conns {
-		rc := &remoteConn{ns: sc.NS, node: n.id, attrs: sc.Attrs}
+		rc := &remoteConn{ns: sc.NS, node: n.id}
+		for k, v := range sc.Attrs {
+			rc.setAttr(k, v)
+		}
 		d.conns[sc.ID] = rc
 		n.conns[sc.ID] = struct{}{}
 		for _, room := range sc.Rooms {
@@ -134,23 +167,15 @@ func (d *directory) apply(n *remoteNode, ev dirEvent) {
 		}
 	case "attr":
 		if rc := d.conns[ev.ID]; rc != nil {
-			if ev.Val == "" {
-				delete(rc.attrs, ev.Key)
-			} else {
-				if rc.attrs == nil {
-					rc.attrs = make(map[string]string)
-				}
-				rc.attrs[ev.Key] = ev.Val
-			}
+			rc.setAttr(ev.Key, ev.Val)
 		}
 	}
 }
 
 func (d *directory) join(id host.ConnID, rc *remoteConn, room string) {
-	if rc.rooms == nil {
-		rc.rooms = make(map[string]struct{})
+	if !slices.Contains(rc.rooms, room) {
+		rc.rooms = append(rc.rooms, room)
 	}
-	rc.rooms[room] = struct{}{}
 	k := roomKey{rc.ns, room}
 	m := d.rooms[k]
 	if m == nil {
@@ -161,7 +186,9 @@ func (d *directory) join(id host.ConnID, rc *remoteConn, room string) {
 }
 
 func (d *directory) leave(id host.ConnID, rc *remoteConn, room string) {
-	delete(rc.rooms, room)
+	if i := slices.Index(rc.rooms, room); i >= 0 {
+		rc.rooms = slices.Delete(rc.rooms, i, i+1)
+	}
 	k := roomKey{rc.ns, room}
 	if m := d.rooms[k]; m != nil {
 		delete(m, id)
@@ -176,8 +203,8 @@ func (d *directory) dropConn(n *remoteNode, id host.ConnID) {
 	if rc == nil {
 		return
 	}
-	for room := range rc.rooms {
-		d.leave(id, rc, room)
+	for len(rc.rooms) > 0 {
+		d.leave(id, rc, rc.rooms[len(rc.rooms)-1])
 	}
 	delete(d.conns, id)
 	delete(n.conns, id)

@@ -17,7 +17,7 @@
 //     each interested node once, and the publishing node does not hear its
 //     own messages back (NoEcho).
 //   - Every node announces its own connections, joins, leaves and attributes
-//     on its directory subject, numbered. The others keep a replica of each
+//     on its directory subject, numbered, as many per message as queued up. The others keep a replica of each
 //     node's directory: a snapshot asked from that node, then its numbered
 //     events; a gap (a lost message, a reconnect) asks for a new snapshot.
 //     Heartbeats carry the last number, so a node that went quiet is noticed;
@@ -36,7 +36,8 @@
 //
 // A Node runs three goroutines until Close: the deliverer (broadcasts and
 // sends from other nodes, in arrival order), the controller (directory
-// events and heartbeats) and the rollout watcher when WatchPlugins runs.
+// events and heartbeats) and the announcer (this node's directory events,
+// batched); WatchPlugins runs in its caller's goroutine.
 // Snapshot requests run in their own short-lived goroutines.
 //
 // # Lock order

@@ -36,10 +36,14 @@ type Node struct {
 	seen    seenSeqs           // owned by the deliverer
 	tick    atomic.Uint64      // heartbeats since Join: a coarse clock
 
-	localMu sync.Mutex // guards seq, conns, rooms; held while publishing a directory event
-	seq     uint64
+	localMu sync.Mutex // guards seq, pending, conns, rooms
+	seq     uint64     // the last directory event numbered
+	pending []dirEvent // numbered, not yet published
 	conns   map[host.ConnID]*localConn
 	rooms   map[roomKey]*roomSub
+
+	announce  chan struct{} // cap 1: pending has events
+	announced atomic.Uint64 // the last directory event published
 
 	dirMu sync.RWMutex // guards dir
 	dir   *directory
@@ -85,7 +89,8 @@ func Join(ctx context.Context, opts Options) (*Node, error) {
 		rooms:     make(map[roomKey]*roomSub),
 		dir:       newDirectory(),
 		deliverCh: make(chan *nats.Msg, deliverQueue),
-		controlCh: make(chan *nats.Msg, 4096),
+		controlCh: make(chan *nats.Msg, deliverQueue),
+		announce:  make(chan struct{}, 1),
 	}
 	if err := n.connect(); err != nil {
 		return nil, err
@@ -110,9 +115,10 @@ func Join(ctx context.Context, opts Options) (*Node, error) {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.deliverLoop(runCtx)
 	go n.controlLoop(runCtx)
+	go n.announceLoop(runCtx)
 	n.log.Info("joined the cluster", "cluster", opts.Name, "nats", n.nc.ConnectedUrlRedacted())
 	return n, nil
 }
@@ -240,18 +246,12 @@ func (n *Node) Close() error {
 	if n.closed.Swap(true) {
 		return nil
 	}
-	n.publishJSON(n.subj.hb(), heartbeat{Node: n.id, Seq: n.currentSeq(), Bye: true})
+	n.publishJSON(n.subj.hb(), heartbeat{Node: n.id, Seq: n.announced.Load(), Bye: true})
 	_ = n.nc.FlushTimeout(time.Second)
 	n.cancel()
 	n.nc.Close()
 	n.wg.Wait()
 	return nil
-}
-
-func (n *Node) currentSeq() uint64 {
-	n.localMu.Lock()
-	defer n.localMu.Unlock()
-	return n.seq
 }
 
 func (n *Node) publishJSON(subject string, v any) {
