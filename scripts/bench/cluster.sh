@@ -151,8 +151,11 @@ start_nodes() { # N NATS(yes|no) LOGPREFIX
 
 join() { local IFS=$1; shift; echo "$*"; }
 
-# cpu_busy N: CPU N's busy jiffies (user nice system irq softirq steal).
-cpu_busy() { awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+# cpu_tasks N: CPU N's jiffies in tasks (user nice system); cpu_irq N: in
+# interrupts (irq softirq: on loopback, much of the receive path of what
+# the nodes send runs here, charged to no process).
+cpu_tasks() { awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4}' /proc/stat; }
+cpu_irq() { awk -v c="cpu$1" '$1 == c {print $7 + $8}' /proc/stat; }
 # pid_cpu PID...: their utime+stime summed, in jiffies.
 pid_cpu() {
 	local s=0 p v
@@ -190,26 +193,29 @@ fanout_one() {
 				node_cmd "$i" "$nats"
 				printf '(cd %s && taskset -c %s' "$ROOT" "$SERVER_CPU"; printf ' %q' "${NODE_CMD[@]}"; printf ') &\n'
 			done
-			printf '%q ' "${bench[@]}" | sed -E 's/-server-pid [0-9,]+/-server-pid $NODE_PIDS/; s/-broker-pid [0-9]+/-broker-pid $NATS_PID/'
+			printf '%q ' "${bench[@]}" | sed -E 's/-server-pid [0-9\\,]+/-server-pid $NODE_PIDS/; s/-broker-pid [0-9]+/-broker-pid $NATS_PID/'
 			printf '\n\n'
 		} >>"$COMMANDS"
 	fi
 	echo "== rep $rep: fanout / $cfg" >&2
 	# What else ran on the servers' CPU meanwhile: its busy time less the
 	# nodes' and NATS's (the machine may be shared).
-	local ours=("${NODE_PIDS[@]}") busy0 own0 t0
+	local ours=("${NODE_PIDS[@]}") busy0 irq0 own0 t0
 	[[ -n $NATS_PID ]] && ours+=("$NATS_PID")
-	busy0=$(cpu_busy "$SERVER_CPU") own0=$(pid_cpu "${ours[@]}") t0=$(date +%s.%N)
+	busy0=$(cpu_tasks "$SERVER_CPU") irq0=$(cpu_irq "$SERVER_CPU") own0=$(pid_cpu "${ours[@]}") t0=$(date +%s.%N)
 	if ! "${bench[@]}" >"$base.json" 2>"$base.wsbench.log"; then
 		echo "cluster: wsbench failed for fanout/$cfg rep $rep (log: $base.wsbench.log)" >&2
 		tail -3 "$base.wsbench.log" >&2 || true
 	fi
-	local busy1 own1 t1
-	busy1=$(cpu_busy "$SERVER_CPU") own1=$(pid_cpu "${ours[@]}") t1=$(date +%s.%N)
+	local busy1 irq1 own1 t1
+	busy1=$(cpu_tasks "$SERVER_CPU") irq1=$(cpu_irq "$SERVER_CPU") own1=$(pid_cpu "${ours[@]}") t1=$(date +%s.%N)
 	{
+		# Percent of the servers' CPU over the whole wsbench run (connect,
+		# warm-up, measure, close), jiffies being 1/100 s.
 		echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
-		echo "server_cpu_busy_pct=$(awk "BEGIN {printf \"%.1f\", ($busy1 - $busy0) / ($t1 - $t0)}")"
+		echo "server_cpu_ours_pct=$(awk "BEGIN {printf \"%.1f\", ($own1 - $own0) / ($t1 - $t0)}")"
 		echo "server_cpu_foreign_pct=$(awk "BEGIN {printf \"%.1f\", ($busy1 - $busy0 - ($own1 - $own0)) / ($t1 - $t0)}")"
+		echo "server_cpu_irq_pct=$(awk "BEGIN {printf \"%.1f\", ($irq1 - $irq0) / ($t1 - $t0)}")"
 	} >"$base.load"
 	stop_all
 	sleep 0.5

@@ -67,8 +67,8 @@ def fanout(res):
 
     rows = ["| configuration | runs | deliveries/s | p50 ms | p99 ms | p99.9 ms | node CPU µs/delivery "
             "| NATS CPU µs/delivery | node + NATS µs/delivery | node CPU s per node (median) "
-            "| other processes on the servers' CPU % | drops | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+            "| servers' CPU: ours / others' / irq % | drops | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|"]
     for cfg in sorted(runs, key=order):
         rs = runs[cfg]
         name, n = label(cfg)
@@ -83,8 +83,10 @@ def fanout(res):
             each_s = " / ".join(fmt(v) for v in each)
         else:
             each_s = fmt(med([r.get("server_cpu_s") for r in rs]))
-        fs = [float(r["_load"]["server_cpu_foreign_pct"]) for r in rs if "server_cpu_foreign_pct" in r["_load"]]
-        foreign = " / ".join(f"{v:.0f}" for v in fs) if fs else "—"
+        def pct(k):
+            return med([float(r["_load"][k]) for r in rs if k in r["_load"]])
+        foreign = " / ".join(fmt(pct(k), 0) for k in
+                             ("server_cpu_ours_pct", "server_cpu_foreign_pct", "server_cpu_irq_pct"))
         rows.append(
             f"| {name} | {len(rs)} | {fmt(med([r['deliveries_per_s'] for r in rs]), 0)} "
             f"| {fmt(med([r['p50_ms'] for r in rs]))} | {fmt(med([r['p99_ms'] for r in rs]))} "
@@ -168,7 +170,12 @@ def main():
     if fo:
         parts += ["### fanout across nodes: one room, 100 connections spread round-robin over the nodes", "",
                   "Medians over the repetitions; drops and errors are totals. Node CPU is the nodes' "
-                  "utime+stime summed over the measured window; NATS CPU is the NATS server's.", "", fo]
+                  "utime+stime summed over the measured window; NATS CPU is the NATS server's. "
+                  "\"Servers' CPU\" is the CPU the nodes and NATS are pinned to, over the whole "
+                  "wsbench run (medians, % of that CPU): the nodes' and NATS's utime+stime, "
+                  "other processes' (the machine may be shared), and interrupt time (softirq: on "
+                  "loopback much of the receiving side of what the nodes send, charged to no process).",
+                  "", fo]
     il = idle(res)
     if il:
         parts += ["### idle across nodes: connections held, nothing sent", "", il]
