@@ -64,5 +64,13 @@ bench:
 bench-compare:
 	./scripts/bench/run.sh
 
+# make bench-cluster   wshost nodes joined over NATS (scripts/bench/cluster.sh):
+#              fanout over 1–3 nodes against one node without NATS, and
+#              100,000 idle connections over six nodes; results in
+#              BENCHMARKS.md ("Cluster (issue 7)"). Not part of make test.
+.PHONY: bench-cluster
+bench-cluster:
+	./scripts/bench/cluster.sh
+
 run:
 	$(GO) run ./cmd/wshost

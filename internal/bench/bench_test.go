@@ -89,7 +89,7 @@ func run(t *testing.T, args ...string) *bench.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.ServerPID = os.Getpid()
+	cfg.ServerPIDs = []int{os.Getpid()}
 	var progress strings.Builder
 	res, err := bench.Run(context.Background(), cfg, &progress)
 	if err != nil {
@@ -144,6 +144,51 @@ func TestFanout(t *testing.T) {
 		t.Errorf("senders %d, want 6", res.Senders)
 	}
 	checkDeliveries(t, res, 10)
+}
+
+// TestFanoutSeveralURLs spreads the connections over three servers that are
+// not joined: each one's room holds a third of them, so a message reaches
+// its third; the servers' figures are summed (here all one process).
+func TestFanoutSeveralURLs(t *testing.T) {
+	var urls []string
+	for range 3 {
+		ws, _ := chatServer(t, "")
+		urls = append(urls, ws+"/ws/chat?room={room}&nick=b{conn}")
+	}
+	cfg, err := bench.ParseArgs([]string{"-scenario", "fanout", "-url", urls[0] + "," + urls[1], "-url", urls[2],
+		"-conns", "12", "-rate", "20", "-warmup", "300ms", "-duration", "1500ms"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := os.Getpid()
+	cfg.ServerPIDs, cfg.BrokerPIDs = []int{self, self}, []int{self}
+	res, err := bench.Run(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", *res)
+	if res.Drops != 0 || res.Errors != 0 {
+		t.Errorf("drops %d, errors %d: want 0", res.Drops, res.Errors)
+	}
+	checkDeliveries(t, res, 4)
+	if len(res.ConnsPerURL) != 3 || res.ConnsPerURL[0] != 4 || res.ConnsPerURL[1] != 4 || res.ConnsPerURL[2] != 4 {
+		t.Errorf("conns per URL %v, want [4 4 4]", res.ConnsPerURL)
+	}
+	if res.Servers != 2 || len(res.ServerCPUsEach) != 2 || res.ServerRSSKiB <= 0 {
+		t.Errorf("servers %d, each %v, RSS %d: want 2 servers and an RSS", res.Servers, res.ServerCPUsEach, res.ServerRSSKiB)
+	}
+	if res.BrokerRSSKiB <= 0 || res.BrokerCPUs <= 0 || res.BrokerCPUusPerDelivery <= 0 {
+		t.Errorf("broker CPU %g s (%g µs/delivery), RSS %d KiB: want all > 0", res.BrokerCPUs, res.BrokerCPUusPerDelivery, res.BrokerRSSKiB)
+	}
+	var table strings.Builder
+	if err := bench.WriteTable(&table, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"per URL", "4 4 4", "servers", "broker CPU", "broker RSS"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("the table has no %q:\n%s", want, table.String())
+		}
+	}
 }
 
 // TestHello drives the chat through its commands: the hello messages move

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,17 +27,19 @@ var Scenarios = []string{"echo", "fanout", "idle", "reload"}
 // Config is one run. ParseArgs fills it from the command line.
 type Config struct {
 	Scenario    string
-	URL         string  // may hold {room} and {conn}
-	Conns       int     // connections, never more
-	Rooms       int     // rooms r0…rN-1, connections spread round-robin
-	Senders     int     // connections that send; 0: every one
-	Rate        float64 // messages per second per sender
+	URL         string   // may hold {room} and {conn}; the first of URLs
+	URLs        []string // connection i goes to URLs[i%len(URLs)]; empty: URL
+	Conns       int      // connections, never more
+	Rooms       int      // rooms r0…rN-1, connections spread round-robin
+	Senders     int      // connections that send; 0: every one
+	Rate        float64  // messages per second per sender
 	Duration    time.Duration
 	Warmup      time.Duration
 	Hello       []string // sent by each connection right after connecting
 	Template    string   // payload: {ts} {seq} {conn} {room}
 	TSRegex     string   // the send time: group 1 (or the whole match)
-	ServerPID   int      // 0: no server CPU or RSS figures
+	ServerPIDs  []int    // none: no server CPU or RSS figures; several: summed
+	BrokerPIDs  []int    // e.g. the NATS server: CPU and RSS reported apart
 	Src         []netip.Addr
 	JSON        bool
 	ReloadFile  string
@@ -49,16 +52,62 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
+// commaList is a repeatable flag whose every value may also be a
+// comma-separated list: -url A -url B,C is A, B, C.
+type commaList []string
+
+func (s *commaList) String() string { return strings.Join(*s, ",") }
+func (s *commaList) Set(v string) error {
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			return fmt.Errorf("empty element in %q", v)
+		}
+		*s = append(*s, e)
+	}
+	return nil
+}
+
+// pidList is a repeatable flag of pids, each value a pid or a
+// comma-separated list of them.
+type pidList []int
+
+func (p *pidList) String() string {
+	s := make([]string, len(*p))
+	for i, v := range *p {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *pidList) Set(v string) error {
+	var l commaList
+	if err := l.Set(v); err != nil {
+		return err
+	}
+	for _, e := range l {
+		n, err := strconv.Atoi(e)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q: not a pid", e)
+		}
+		if n > 0 { // 0: none, as before pids were a list
+			*p = append(*p, n)
+		}
+	}
+	return nil
+}
+
 // ParseArgs reads the command line (without the program name). Usage and
 // errors go to errOut.
 func ParseArgs(args []string, errOut io.Writer) (Config, error) {
 	var c Config
 	var hello stringList
+	var urls commaList
+	var serverPIDs, brokerPIDs pidList
 	var src string
 	fs := flag.NewFlagSet("wsbench", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	fs.StringVar(&c.Scenario, "scenario", "", "echo, fanout, idle or reload")
-	fs.StringVar(&c.URL, "url", "", "ws://127.x.x.x:PORT/PATH; {room} and {conn} are replaced per connection")
+	fs.Var(&urls, "url", "ws://127.x.x.x:PORT/PATH; {room} and {conn} are replaced per connection (repeatable or comma-separated: connections go to the URLs round-robin)")
 	fs.IntVar(&c.Conns, "conns", 100, "connections")
 	fs.IntVar(&c.Rooms, "rooms", 1, "rooms r0…rN-1 ({room}), connections spread round-robin")
 	fs.IntVar(&c.Senders, "senders", 0, "connections that send (0: every connection)")
@@ -68,7 +117,8 @@ func ParseArgs(args []string, errOut io.Writer) (Config, error) {
 	fs.Var(&hello, "hello", "a message each connection sends after connecting (repeatable, in order; {room} {conn})")
 	fs.StringVar(&c.Template, "template", "t={ts}", "payload; {ts} (send time, Unix ns), {seq}, {conn}, {room}")
 	fs.StringVar(&c.TSRegex, "ts-regex", DefaultTSRegex, "finds the send time in a received message (group 1)")
-	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's pid: its CPU per delivery and RSS per connection")
+	fs.Var(&serverPIDs, "server-pid", "the server's pid: its CPU per delivery and RSS per connection (repeatable or comma-separated: summed over the servers)")
+	fs.Var(&brokerPIDs, "broker-pid", "a broker's pid (the NATS server): its CPU per delivery and RSS, reported apart from the servers' (repeatable or comma-separated)")
 	fs.StringVar(&src, "src", "", "source addresses, comma-separated, in 127.0.0.0/8 (connections spread over them)")
 	fs.BoolVar(&c.JSON, "json", false, "print one JSON object instead of the table")
 	fs.StringVar(&c.ReloadFile, "reload-file", "", "reload: the plugin file to rewrite")
@@ -81,6 +131,11 @@ func ParseArgs(args []string, errOut io.Writer) (Config, error) {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	c.Hello = hello
+	c.URLs = urls
+	if len(urls) > 0 {
+		c.URL = urls[0]
+	}
+	c.ServerPIDs, c.BrokerPIDs = serverPIDs, brokerPIDs
 	if src != "" {
 		for _, s := range strings.Split(src, ",") {
 			a, err := netip.ParseAddr(strings.TrimSpace(s))
@@ -125,10 +180,13 @@ func (c *Config) Validate() error {
 	if !ok {
 		errs = append(errs, fmt.Errorf("-scenario %q: want one of %s", c.Scenario, strings.Join(Scenarios, ", ")))
 	}
-	if c.URL == "" {
+	if len(c.urls()) == 0 {
 		errs = append(errs, errors.New("-url is required"))
-	} else if err := CheckURL(c.URL); err != nil {
-		errs = append(errs, err)
+	}
+	for _, u := range c.urls() {
+		if err := CheckURL(u); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.Conns < 1 || c.Conns > 1_000_000 {
 		errs = append(errs, fmt.Errorf("-conns %d: want 1 to 1000000", c.Conns))
@@ -151,8 +209,15 @@ func (c *Config) Validate() error {
 	if c.ConnectRate < 0 {
 		errs = append(errs, fmt.Errorf("-connect-rate %g: want 0 or more", c.ConnectRate))
 	}
-	if c.ServerPID < 0 {
-		errs = append(errs, fmt.Errorf("-server-pid %d: want a pid", c.ServerPID))
+	for _, p := range c.ServerPIDs {
+		if p <= 0 {
+			errs = append(errs, fmt.Errorf("-server-pid %d: want a pid", p))
+		}
+	}
+	for _, p := range c.BrokerPIDs {
+		if p <= 0 {
+			errs = append(errs, fmt.Errorf("-broker-pid %d: want a pid", p))
+		}
 	}
 	if _, err := regexp.Compile(c.TSRegex); err != nil {
 		errs = append(errs, fmt.Errorf("-ts-regex: %v", err))
@@ -171,6 +236,23 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// urls is the URLs connections go to, round-robin: URLs, or URL alone.
+func (c *Config) urls() []string {
+	if len(c.URLs) > 0 {
+		return c.URLs
+	}
+	if c.URL != "" {
+		return []string{c.URL}
+	}
+	return nil
+}
+
+// urlOf is the URL (unexpanded) of connection i: the URLs round-robin.
+func (c *Config) urlOf(i int) string {
+	u := c.urls()
+	return u[i%len(u)]
 }
 
 // senders is the number of sending connections.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -23,6 +25,9 @@ func WriteTable(w io.Writer, res *Result) error {
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
 	row("scenario", "%s", res.Scenario)
 	row("connections", "%d open at the end, %.0f opened/s", res.Conns, res.ConnectPerS)
+	if len(res.ConnsPerURL) > 0 {
+		row("per URL", "%s", joinInts(res.ConnsPerURL))
+	}
 	if res.Scenario != "idle" {
 		row("load", "%d rooms, %d senders × %g msg/s", res.Rooms, res.Senders, res.Rate)
 	}
@@ -41,7 +46,27 @@ func WriteTable(w io.Writer, res *Result) error {
 		row("server CPU", "%.2f s, %.3f µs per delivery", res.ServerCPUs, res.ServerCPUusPerDelivery)
 		row("server RSS", "%.1f KiB per connection", res.ServerRSSKiBPerConn)
 	}
+	if res.Servers > 1 {
+		each := make([]string, len(res.ServerCPUsEach))
+		for i, v := range res.ServerCPUsEach {
+			each[i] = fmt.Sprintf("%.2f", v)
+		}
+		row("servers", "%d: CPU s each %s; RSS %d KiB at the end (%d at the start)",
+			res.Servers, strings.Join(each, " "), res.ServerRSSKiB, res.ServerRSSKiBAt0)
+	}
+	if res.BrokerRSSKiB > 0 {
+		row("broker CPU", "%.2f s, %.3f µs per delivery", res.BrokerCPUs, res.BrokerCPUusPerDelivery)
+		row("broker RSS", "%d KiB at the end (%d at the start)", res.BrokerRSSKiB, res.BrokerRSSKiBAt0)
+	}
 	row("drops", "%d", res.Drops)
 	row("errors", "%d", res.Errors)
 	return tw.Flush()
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, " ")
 }

@@ -51,3 +51,26 @@ func procRSS(pid int) (int64, error) {
 	}
 	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 }
+
+// sumRSS returns the summed VmRSS of pids in KiB (0 for none).
+func sumRSS(pids []int) (int64, error) {
+	var sum int64
+	for _, pid := range pids {
+		v, err := procRSS(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
+// eachCPU returns each pid's utime+stime in seconds; one that cannot be
+// read counts 0.
+func eachCPU(pids []int) []float64 {
+	out := make([]float64, len(pids))
+	for i, pid := range pids {
+		out[i], _ = procCPU(pid)
+	}
+	return out
+}

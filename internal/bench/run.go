@@ -51,6 +51,22 @@ type Result struct {
 	Drops                  uint64  `json:"drops"`
 	Errors                 uint64  `json:"errors"`
 	Reloads                uint64  `json:"reloads"`
+
+	// Only with several -url: connections open at the end on each URL, in
+	// the order given.
+	ConnsPerURL []int `json:"conns_per_url,omitempty"`
+	// Only with several -server-pid: the count, each one's CPU seconds
+	// (ServerCPUs is their sum) and the servers' summed RSS at the end.
+	Servers         int       `json:"servers,omitempty"`
+	ServerCPUsEach  []float64 `json:"server_cpu_s_each,omitempty"`
+	ServerRSSKiB    int64     `json:"server_rss_kib,omitempty"`
+	ServerRSSKiBAt0 int64     `json:"server_rss_kib_start,omitempty"`
+	// Only with -broker-pid: the brokers' CPU over the measured window, per
+	// delivery, and their RSS at the start and at the end (summed).
+	BrokerCPUs             float64 `json:"broker_cpu_s,omitempty"`
+	BrokerCPUusPerDelivery float64 `json:"broker_cpu_us_per_delivery,omitempty"`
+	BrokerRSSKiB           int64   `json:"broker_rss_kib,omitempty"`
+	BrokerRSSKiBAt0        int64   `json:"broker_rss_kib_start,omitempty"`
 	// Latency of messages sent within min(reload-every/2, 500ms) after a
 	// rewrite of the plugin file (reload) and of the others (steady).
 	SteadyP50ms float64 `json:"steady_p50_ms"`
@@ -61,6 +77,7 @@ type Result struct {
 
 type conn struct {
 	idx     int
+	url     int // index in the URLs
 	room    string
 	ws      *websocket.Conn
 	done    chan struct{} // closed when the reader returns
@@ -113,13 +130,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 		}
 		reloadBase = b
 	}
-	pid := cfg.ServerPID
-	var rss0 int64
-	if pid > 0 {
-		var err error
-		if rss0, err = procRSS(pid); err != nil {
-			return nil, fmt.Errorf("-server-pid: %w", err)
-		}
+	pids, bpids := cfg.ServerPIDs, cfg.BrokerPIDs
+	rss0, err := sumRSS(pids)
+	if err != nil {
+		return nil, fmt.Errorf("-server-pid: %w", err)
+	}
+	brss0, err := sumRSS(bpids)
+	if err != nil {
+		return nil, fmt.Errorf("-broker-pid: %w", err)
 	}
 
 	start := time.Now()
@@ -154,10 +172,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	defer stopSenders()
 
 	sleep(ctx, cfg.Warmup)
-	var cpu0 float64
-	if pid > 0 {
-		cpu0, _ = procCPU(pid)
-	}
+	cpu0, bcpu0 := eachCPU(pids), eachCPU(bpids)
 	sent0, deliv0 := r.sent.Load(), r.delivered.Load()
 	t0 := time.Now()
 	r.measuring.Store(true)
@@ -170,12 +185,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	r.measuring.Store(false)
 	elapsed := time.Since(t0)
 	sent1, deliv1 := r.sent.Load(), r.delivered.Load()
-	var cpu1 float64
-	var rss1 int64
-	if pid > 0 {
-		cpu1, _ = procCPU(pid)
-		rss1, _ = procRSS(pid)
-	}
+	cpu1, bcpu1 := eachCPU(pids), eachCPU(bpids)
+	rss1, _ := sumRSS(pids)
+	brss1, _ := sumRSS(bpids)
 	stopReload()
 	stopSenders()
 
@@ -197,13 +209,43 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	res.SteadyP50ms, res.SteadyP99ms = ms(q[0]), ms(q[1])
 	q, _ = r.reload.quantiles(0.5, 0.99)
 	res.ReloadP50ms, res.ReloadP99ms = ms(q[0]), ms(q[1])
-	if pid > 0 {
-		res.ServerCPUs = cpu1 - cpu0
+	perDelivery := func(s float64) float64 {
 		if res.Delivered > 0 && cfg.Scenario != "idle" { // idle delivers only strays
-			res.ServerCPUusPerDelivery = res.ServerCPUs * 1e6 / float64(res.Delivered)
+			return s * 1e6 / float64(res.Delivered)
 		}
+		return 0
+	}
+	if len(pids) > 0 {
+		for i := range pids {
+			res.ServerCPUs += cpu1[i] - cpu0[i]
+		}
+		res.ServerCPUusPerDelivery = perDelivery(res.ServerCPUs)
 		if res.Conns > 0 {
 			res.ServerRSSKiBPerConn = float64(rss1-rss0) / float64(res.Conns)
+		}
+	}
+	if len(pids) > 1 {
+		res.Servers = len(pids)
+		for i := range pids {
+			res.ServerCPUsEach = append(res.ServerCPUsEach, cpu1[i]-cpu0[i])
+		}
+		res.ServerRSSKiB, res.ServerRSSKiBAt0 = rss1, rss0
+	}
+	if len(bpids) > 0 {
+		for i := range bpids {
+			res.BrokerCPUs += bcpu1[i] - bcpu0[i]
+		}
+		res.BrokerCPUusPerDelivery = perDelivery(res.BrokerCPUs)
+		res.BrokerRSSKiB, res.BrokerRSSKiBAt0 = brss1, brss0
+	}
+	if n := len(cfg.urls()); n > 1 {
+		res.ConnsPerURL = make([]int, n)
+		for _, c := range conns {
+			select {
+			case <-c.done: // closed before the end
+			default:
+				res.ConnsPerURL[c.url]++
+			}
 		}
 	}
 	res.Reloads = r.reloads.Load()
@@ -325,7 +367,7 @@ func (r *runner) dial(ctx context.Context, i int) *conn {
 			return nd.DialContext(ctx, network, addr)
 		},
 	}
-	ws, resp, err := d.DialContext(ctx, Expand(cfg.URL, v), nil)
+	ws, resp, err := d.DialContext(ctx, Expand(cfg.urlOf(i), v), nil)
 	if err != nil {
 		if ctx.Err() == nil {
 			if resp != nil {
@@ -343,7 +385,7 @@ func (r *runner) dial(ctx context.Context, i int) *conn {
 			return nil
 		}
 	}
-	c := &conn{idx: i, room: room, ws: ws, done: make(chan struct{})}
+	c := &conn{idx: i, url: i % len(cfg.urls()), room: room, ws: ws, done: make(chan struct{})}
 	if r.echo {
 		c.pending = make(map[int64]struct{})
 	}

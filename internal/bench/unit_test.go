@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +120,75 @@ func TestReloadSection(t *testing.T) {
 	want := append(append([]byte{}, base...), 0, 10, 6, 'r', 'e', 'l', 'o', 'a', 'd', '3', '0', '0')
 	if string(got) != string(want) {
 		t.Errorf("got % x, want % x", got, want)
+	}
+}
+
+func TestParseArgsSeveralURLs(t *testing.T) {
+	var out strings.Builder
+	c, err := ParseArgs([]string{"-scenario", "fanout",
+		"-url", "ws://127.0.0.1:1/ws,ws://127.0.0.1:2/ws", "-url", "ws://127.0.0.1:3/ws?room={room}",
+		"-server-pid", "11,12", "-server-pid", "13", "-broker-pid", "14"}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ws://127.0.0.1:1/ws", "ws://127.0.0.1:2/ws", "ws://127.0.0.1:3/ws?room={room}"}
+	if strings.Join(c.URLs, " ") != strings.Join(want, " ") || c.URL != want[0] {
+		t.Errorf("URLs %q, URL %q; want %q", c.URLs, c.URL, want)
+	}
+	if fmt.Sprint(c.ServerPIDs) != "[11 12 13]" || fmt.Sprint(c.BrokerPIDs) != "[14]" {
+		t.Errorf("server pids %v, broker pids %v", c.ServerPIDs, c.BrokerPIDs)
+	}
+	// Round-robin: connection i goes to URL i mod 3.
+	for i, w := range []int{0, 1, 2, 0, 1, 2, 0} {
+		if got := c.urlOf(i); got != want[w] {
+			t.Errorf("urlOf(%d) = %q, want %q", i, got, want[w])
+		}
+	}
+
+	// One URL, as before: URLs holds it alone; -server-pid 0 is none.
+	c, err = ParseArgs([]string{"-scenario", "idle", "-url", "ws://127.0.0.1:1/ws", "-server-pid", "0"}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.URL != "ws://127.0.0.1:1/ws" || len(c.URLs) != 1 || c.urlOf(5) != c.URL || len(c.ServerPIDs) != 0 {
+		t.Errorf("one URL: %+v", c)
+	}
+	// A Config built by hand with URL only still works.
+	hand := Config{URL: "ws://127.0.0.1:9/x"}
+	if hand.urlOf(3) != hand.URL {
+		t.Errorf("hand-made config: urlOf = %q", hand.urlOf(3))
+	}
+
+	for _, args := range [][]string{
+		{"-scenario", "fanout", "-url", "ws://127.0.0.1:1/ws,ws://10.0.0.1:2/ws"},
+		{"-scenario", "fanout", "-url", "ws://127.0.0.1:1/ws,"},
+		{"-scenario", "fanout", "-url", "ws://127.0.0.1:1/ws", "-server-pid", "1,x"},
+		{"-scenario", "fanout", "-url", "ws://127.0.0.1:1/ws", "-server-pid", "-3"},
+		{"-scenario", "fanout", "-url", "ws://127.0.0.1:1/ws", "-broker-pid", "abc"},
+	} {
+		if _, err := ParseArgs(args, &out); err == nil {
+			t.Errorf("ParseArgs(%q) accepted it", args)
+		}
+	}
+}
+
+func TestSumProc(t *testing.T) {
+	self := os.Getpid()
+	one, err := sumRSS([]int{self})
+	if err != nil || one <= 0 {
+		t.Fatalf("sumRSS(self) = %d, %v", one, err)
+	}
+	two, err := sumRSS([]int{self, self})
+	if err != nil || two < 2*one-one/2 { // RSS may move a little between reads
+		t.Errorf("sumRSS(self, self) = %d, one = %d", two, one)
+	}
+	if n, err := sumRSS(nil); n != 0 || err != nil {
+		t.Errorf("sumRSS(nil) = %d, %v", n, err)
+	}
+	if _, err := sumRSS([]int{self, 1 << 30}); err == nil {
+		t.Error("sumRSS of a pid that does not exist: no error")
+	}
+	if got := eachCPU([]int{self, 1 << 30}); len(got) != 2 || got[1] != 0 {
+		t.Errorf("eachCPU = %v", got)
 	}
 }
