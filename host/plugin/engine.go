@@ -34,6 +34,15 @@ type Options struct {
 	// pushed to the cluster, say) is installed instead of the plugin being
 	// removed. It must not block.
 	Fallback func(name string) (wasm, manifest []byte, ok bool)
+	// Precompile, if set and Cache is too, is called before each compile
+	// with the module's bytes (already checked by wasmcheck and the ABI
+	// check) to compile them into Cache out of this process, so that this
+	// process only reads the result back (ChildCompiler.Precompile does it
+	// in a child process). An error wrapping ErrPrecompileUnavailable makes
+	// the engine compile in this process; any other refuses the module.
+	// It must be safe for concurrent use and return when ctx ends. Nil:
+	// modules compile in this process.
+	Precompile func(ctx context.Context, wasm []byte) error
 
 	// noDeadline compiles without interruption checks: a callback that
 	// loops forever then hangs its goroutine. Only benchmarks set it
@@ -63,8 +72,9 @@ type Engine struct {
 	log        *slog.Logger
 	cache      wazero.CompilationCache
 	noDeadline bool
-	obs        Observer     // nil: no metrics
-	instances  atomic.Int64 // started instances of every version not yet freed
+	precompile func(ctx context.Context, wasm []byte) error // nil: none
+	obs        Observer                                     // nil: no metrics
+	instances  atomic.Int64                                 // started instances of every version not yet freed
 
 	cur      atomic.Pointer[version]
 	loadMu   sync.Mutex // serializes Load and Close
@@ -81,7 +91,7 @@ func NewEngine(name string, opts Options) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{name: name, log: log.With("plugin", name), cache: opts.Cache, noDeadline: opts.noDeadline, obs: opts.Observer}
+	return &Engine{name: name, log: log.With("plugin", name), cache: opts.Cache, noDeadline: opts.noDeadline, precompile: opts.Precompile, obs: opts.Observer}
 }
 
 // VersionInfo describes a loaded version. A plain value.

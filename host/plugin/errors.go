@@ -16,4 +16,11 @@ var (
 	ErrTrap = errors.New("trap")
 	// ErrDeadline: a callback ran past its wall-time limit.
 	ErrDeadline = errors.New("deadline")
+	// ErrPrecompileUnavailable: Options.Precompile could not compile (no
+	// child process could be started, say), so the engine compiles in the
+	// serving process instead.
+	ErrPrecompileUnavailable = errors.New("precompiler unavailable")
+	// ErrCompileLimit: compiling a module took more memory or time than
+	// the compile child is allowed. It comes wrapped with ErrInvalidModule.
+	ErrCompileLimit = errors.New("compile limit exceeded")
 )

@@ -43,6 +43,11 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, m Manifest) (*version
 		return nil, err
 	}
 	cache := usableCache(e.cache)
+	if cache != nil && e.precompile != nil && !e.noDeadline {
+		if err := e.precompileModule(ctx, wasm); err != nil {
+			return nil, err
+		}
+	}
 	v, err := e.newVersion(ctx, wasm, m, lim, cache, start)
 	if err != nil && cache != nil && isCacheFault(err) {
 		// The cache directory cannot be read or written (gone, not a
@@ -57,16 +62,28 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, m Manifest) (*version
 	return v, nil
 }
 
+// precompileModule has Options.Precompile compile wasm into the cache, so
+// that the compile that follows in this process reads it from there. A
+// precompiler that is unavailable leaves the compile to this process; any
+// other error refuses the module.
+func (e *Engine) precompileModule(ctx context.Context, wasm []byte) error {
+	start := time.Now()
+	err := e.precompile(ctx, wasm)
+	switch {
+	case err == nil:
+		e.log.Debug("module compiled by the precompiler", "compile_time", time.Since(start))
+		return nil
+	case errors.Is(err, ErrPrecompileUnavailable):
+		e.log.Debug("precompiler unavailable; compiling in this process", "err", err)
+		return nil
+	default:
+		return err
+	}
+}
+
 // newVersion compiles wasm in a runtime of its own, with cache if not nil.
 func (e *Engine) newVersion(ctx context.Context, wasm []byte, m Manifest, lim engineLimits, cache wazero.CompilationCache, start time.Time) (*version, error) {
-	rcfg := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(!e.noDeadline).
-		WithDebugInfoEnabled(false).
-		WithMemoryLimitPages(lim.memoryPages)
-	if cache != nil {
-		rcfg = rcfg.WithCompilationCache(cache)
-	}
-	rt := wazero.NewRuntimeWithConfig(ctx, rcfg)
+	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(lim.memoryPages, !e.noDeadline, cache))
 	v := &version{
 		engine:   e,
 		sha256:   sha256.Sum256(wasm),
@@ -83,6 +100,22 @@ func (e *Engine) newVersion(ctx context.Context, wasm []byte, m Manifest, lim en
 		return nil, err
 	}
 	return v, nil
+}
+
+// runtimeConfig is the configuration of every plugin runtime, and of the
+// compile child's (compilechild.go): wazero keys its compilation cache on
+// the module's bytes and on deadline (the interruption checks compiled in),
+// so the child and the serving process must build it alike to share cached
+// code. memoryPages does not change the code; cache may be nil.
+func runtimeConfig(memoryPages uint32, deadline bool, cache wazero.CompilationCache) wazero.RuntimeConfig {
+	rcfg := wazero.NewRuntimeConfigCompiler().
+		WithCloseOnContextDone(deadline).
+		WithDebugInfoEnabled(false).
+		WithMemoryLimitPages(memoryPages)
+	if cache != nil {
+		rcfg = rcfg.WithCompilationCache(cache)
+	}
+	return rcfg
 }
 
 // brokenCaches holds the compilation caches whose directory failed: they

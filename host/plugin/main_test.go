@@ -19,6 +19,10 @@ import (
 var cache = wazero.NewCompilationCache()
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == plugin.CompileChildCommand {
+		// Started by a ChildCompiler of precompile_test.go.
+		os.Exit(plugin.RunCompileChild(context.Background(), os.Args[2:], os.Stdin, os.Stderr))
+	}
 	goleak.VerifyTestMain(m)
 }
 

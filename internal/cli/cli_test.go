@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wshost/wshost/host/hosttest"
+	"github.com/wshost/wshost/host/plugin"
 	"github.com/wshost/wshost/internal/cli"
 )
 
@@ -27,6 +28,11 @@ import (
 var cacheDir string
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == plugin.CompileChildCommand {
+		// The compile child of a server started here: /proc/self/exe is
+		// this test binary, which reaches the hidden subcommand this way.
+		os.Exit(cli.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
 	dir, err := os.MkdirTemp("", "wshost-cli-test")
 	if err != nil {
 		panic(err)
@@ -97,7 +103,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if code := cli.Main(context.Background(), []string{"--help"}, &stdout, io.Discard); code != 0 {
 		t.Fatalf("--help exit %d", code)
 	}
-	for _, flag := range []string{"-addr", "-plugins", "-cache-dir", "-log-level", "-log-format", "-shutdown-timeout", "-ping-interval", "-pong-timeout", "-reload-debounce", "-compression",
+	for _, flag := range []string{"-addr", "-plugins", "-cache-dir", "-log-level", "-log-format", "-shutdown-timeout", "-ping-interval", "-pong-timeout", "-reload-debounce", "-compression", "-compile-child",
 		"-handshake-timeout", "-allowed-origins", "-max-connections", "-max-connections-per-ip",
 		"-config", "-write-timeout", "-close-timeout", "-compression-level", "-compression-min-bytes", "-tls-cert", "-tls-key", "-trusted-proxies",
 		"-metrics", "-metrics-addr", "-admin-token", "-nats", "-cluster-name", "-nats-optional", "-cluster-replicas", "-cluster-heartbeat"} {
@@ -208,6 +214,44 @@ func TestDefaultChatAndGracefulShutdown(t *testing.T) {
 				t.Fatalf("client %d: %v, want close 1001", i, err)
 			}
 		}
+	}
+}
+
+// TestCompileChild: with a cache directory, plugins compile in a child
+// process (the hidden internal-compile subcommand) that fills the cache;
+// --compile-child=false compiles in the server.
+func TestCompileChild(t *testing.T) {
+	for _, child := range []bool{true, false} {
+		t.Run(fmt.Sprint(child), func(t *testing.T) {
+			plugins, cache := t.TempDir(), t.TempDir()
+			echo, err := os.ReadFile("../../host/plugin/testdata/echo.wasm")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(plugins, "echo.wasm"), echo, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			url, _, stderr := start(t, "--plugins", plugins, "--cache-dir", cache, "--log-level", "debug", fmt.Sprintf("--compile-child=%t", child))
+			waitHealthy(t, url)
+			c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"ws/echo", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.WriteMessage(websocket.TextMessage, []byte("hi")); err != nil {
+				t.Fatal(err)
+			}
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, msg, err := c.ReadMessage(); err != nil || string(msg) != "hi" {
+				t.Fatalf("echo: %q %v", msg, err)
+			}
+			if got := strings.Contains(stderr.String(), "module compiled by the precompiler"); got != child {
+				t.Errorf("compiled in a child: %t, want %t; log:\n%s", got, child, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "level=WARN") {
+				t.Errorf("warnings:\n%s", stderr.String())
+			}
+		})
 	}
 }
 

@@ -34,6 +34,7 @@ addr = "0.0.0.0:9443"
 plugins = "`+plugins+`"
 builtin_chat = "native"
 cache_dir = "/var/cache/wshost"
+compile_child = false
 log_level = "debug"
 log_format = "json"
 shutdown_timeout = "30s"

@@ -30,6 +30,7 @@ type Config struct {
 	PluginsDir      string // "": serve the embedded chat plugin at /ws/chat
 	BuiltinChat     string // without PluginsDir: "wasm" (the embedded plugin) or "native" (the same chat in Go)
 	CacheDir        string // "": compile in memory only
+	CompileChild    bool   // with CacheDir: compile plugins in a child process
 	LogLevel        slog.Level
 	LogFormat       string // "text" or "json"
 	ShutdownTimeout time.Duration
@@ -195,6 +196,7 @@ func settings() []setting {
 			return nil
 		}},
 		stringSetting("cache_dir", "", defaultCacheDir(), "DIR", "keep compiled plugins in `DIR` so restarts skip compiling; empty: don't", func(c *Config) *string { return &c.CacheDir }),
+		boolSetting("compile_child", "", "true", "with a cache dir, compile plugins in a child process that writes the cache, so compiling a large plugin does not stall the server's events", func(c *Config) *bool { return &c.CompileChild }),
 		{key: "log_level", def: "info", arg: "LEVEL", usage: "log `LEVEL`: debug, info, warn or error", set: func(c *Config, v string) error {
 			if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 				return fmt.Errorf("%q: want debug, info, warn or error", v)

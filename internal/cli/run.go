@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -25,7 +26,15 @@ import (
 
 // Main runs the command with args until ctx ends and returns the exit
 // status: 0 after a clean shutdown, 1 on a failure, 2 on a usage error.
+// With a cache directory, plugins compile in a child process that runs
+// this process's executable with the hidden subcommand
+// plugin.CompileChildCommand, which Main dispatches: a test binary that
+// calls Main must pass such arguments to Main from its TestMain.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == plugin.CompileChildCommand {
+		// Hidden: the compile child of plugin.ChildCompiler.
+		return plugin.RunCompileChild(ctx, args[1:], os.Stdin, stderr)
+	}
 	if len(args) > 0 {
 		if sub, ok := subcommands()[args[0]]; ok {
 			return exitCode(sub(ctx, args[1:], stdout, stderr), stderr)
@@ -164,6 +173,10 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		} else {
 			opts.Cache = cache
 			defer cache.Close(context.Background())
+			if cfg.CompileChild {
+				cc := &plugin.ChildCompiler{Args: []string{plugin.CompileChildCommand}, CacheDir: cfg.CacheDir, Logger: log}
+				opts.Precompile = cc.Precompile
+			}
 		}
 	}
 	if m != nil {

@@ -71,6 +71,14 @@ server_cmd() {
 			cp "$CACHE/plugins-$lang/chat.wasm" "$d/chat.wasm"
 			PLUGDIR=$d
 			CMD+=(--plugins "$d")
+			if [[ $SCEN == reload ]]; then
+				# A fresh compilation cache (the last --cache-dir wins):
+				# every reload is a version never compiled before, as in
+				# production; the shared cache would hold the versions of
+				# the first repetition when the next one runs.
+				mkdir "$d-cache" && TMPDIRS+=("$d-cache")
+				CMD+=(--cache-dir "$d-cache")
+			fi
 		fi ;;
 	native)
 		PORT=8094 READY=/healthz URL="ws://127.0.0.1:8094/ws/chat?room={room}"
