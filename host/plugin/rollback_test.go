@@ -93,10 +93,11 @@ func TestRollbackOnFaults(t *testing.T) {
 			t.Fatalf("round %d: install the faulty version: %v", round, err)
 		}
 		faults := sendUntilEcho(t, w.fixture, c, in, fmt.Sprint("round", round))
-		// Rollback trips at the 26th fault (more than half of 50); the
-		// rollback itself is asynchronous, so allow a few more.
-		if faults < 26 || faults > 50 {
-			t.Errorf("round %d: %d faults before echo served again, want 26..50", round, faults)
+		// Rollback trips at the 26th fault (more than half of 50). The
+		// rollback itself is asynchronous: on a busy machine more messages
+		// fault before it lands, so only the lower bound is the host's.
+		if faults < 26 {
+			t.Errorf("round %d: %d faults before echo served again, want 26 or more", round, faults)
 		}
 		ev := w.waitEvent(t, n, func(ev plugin.LoadEvent) bool { return ev.RolledBack })
 		if !errors.Is(ev.Err, plugin.ErrRolledBack) || ev.Version.SHA256 != sha(echo) {
