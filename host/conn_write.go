@@ -14,8 +14,10 @@ import (
 // failed write ends the connection's writing for good.
 func (c *Conn) writeLoop() {
 	cfg := &c.ep.srv.cfg
-	var batch []*Frame
-	var bufs net.Buffers
+	scratch := c.ep.srv.writeScratch()
+	defer c.ep.srv.scratch.Put(scratch)
+	batch, bufs := scratch.batch[:0], scratch.bufs[:0]
+	defer func() { scratch.batch, scratch.bufs = batch[:0], bufs[:0] }()
 	for {
 		var closeFrame, ping *Frame
 		batch, closeFrame, ping = c.takeBatch(batch)
@@ -30,7 +32,6 @@ func (c *Conn) writeLoop() {
 		if closeFrame != nil {
 			batch = append(batch, closeFrame)
 		}
-		bufs = bufs[:0]
 		for i, f := range batch {
 			bufs = append(bufs, f.wire(c.deflate))
 			if i < n {
@@ -38,7 +39,10 @@ func (c *Conn) writeLoop() {
 			}
 		}
 		_ = c.raw.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
-		written, err := bufs.WriteTo(c.raw)
+		out := bufs // WriteTo consumes the slice: bufs keeps its array
+		written, err := out.WriteTo(c.raw)
+		clear(bufs) // no frame outlives its write through the pool
+		bufs = bufs[:0]
 		if n > 0 {
 			c.ep.stats.msgsOut.add(c.id, uint64(n))
 		}
@@ -133,4 +137,20 @@ func (c *Conn) awaitPeerClose(timeout time.Duration) {
 	case <-t.C:
 	}
 	_ = c.raw.Close()
+}
+
+// writeScratch is a writer run's batch and buffer list, kept in a pool so
+// that a connection's writer, which starts afresh whenever there is
+// something to write, does not allocate them each time. Owned by one
+// writer run between Get and Put.
+type writeScratch struct {
+	batch []*Frame
+	bufs  net.Buffers
+}
+
+func (s *Server) writeScratch() *writeScratch {
+	if ws, ok := s.scratch.Get().(*writeScratch); ok {
+		return ws
+	}
+	return &writeScratch{}
 }

@@ -29,6 +29,7 @@ func ValidName(name string) bool { return len(name) <= 128 && validName.MatchStr
 //
 // Lock order: Server.mu, then an endpoint's connTable shards.
 type Server struct {
+	scratch  sync.Pool // *writeScratch for the connections' writer runs
 	cfg      Config
 	log      *slog.Logger
 	ids      idSource
