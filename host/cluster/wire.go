@@ -100,7 +100,8 @@ const (
 	opClose      = 3
 )
 
-// A node operation's payload: op, connection id, namespace length and
+// A node operation's payload: op, connection id, namespace length (one
+// byte: endpoint names are at most 128 bytes, host.ValidName) and
 // namespace, then the message (send) or the code and reason (close).
 func appendNodeOp(b []byte, op byte, id host.ConnID, ns string, rest []byte) []byte {
 	b = append(b, op)
