@@ -39,8 +39,11 @@ type Conn struct {
 	ws  *websocket.Conn // reader side; nil until the upgrade
 	raw net.Conn        // the socket; written only by the writer
 	// deflate: permessage-deflate was negotiated. Set with raw, under mu,
-	// before any writer starts; read only by the writers.
+	// before any writer starts; read by the writers and the reader.
 	deflate bool
+	// idle is how the reader waits for data between messages; set after
+	// setSocket, before the reader starts, and used by the reader only.
+	idle idleReader
 	// ping fires every PingInterval from the upgrade until the reader
 	// finishes, and makes a ping due (pingDue). Set with raw.
 	ping *time.Timer

@@ -40,16 +40,22 @@ func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 	maxMsg := c.ep.Limits().MaxMessageBytes
 	var buf []byte
 	writerStalled := false
+	// atFrame: gorilla expects a frame header next (no message begun, or
+	// the last one read to its end), and the idle wait may take pongs. A
+	// compressed message's reader may end before its last frame does.
+	atFrame := true
 	for {
 		if c.holdWhileQueueHigh(&writerStalled) {
 			extend() // the peer took data meanwhile
 		}
+		c.idle.awaitData(atFrame && !c.deflate, extend)
 		typ, r, err := c.ws.NextReader()
 		if err != nil {
 			c.finish(ctx, err)
 			return
 		}
 		buf, err = readMessage(r, buf[:0], typ == websocket.TextMessage, maxMsg)
+		atFrame = err == nil
 		if err != nil {
 			if errors.Is(err, errInvalidUTF8) {
 				// Fail fast, then keep reading until the peer's close frame.

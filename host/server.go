@@ -64,10 +64,11 @@ func New(cfg Config) *Server {
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout:  cfg.HandshakeTimeout,
 		EnableCompression: cfg.Compression.Enabled,
-		// gorilla reads frames through a buffer of its own of this size
-		// instead of keeping net/http's 4 KiB one, which every idle
-		// connection would hold.
-		ReadBufferSize: readBufferSize,
+		// gorilla reads frames through the readBufferSize buffer the
+		// hijack hands it (hijackWriter) instead of net/http's 4 KiB one,
+		// which every idle connection would hold; the reader looks at it
+		// before it waits for data (idleReader).
+		ReadBufferSize: 0,
 		// The host writes frames itself (conn_write.go), so gorilla never
 		// needs a write buffer; with a pool it keeps none per connection
 		// instead of net/http's hijacked 4 KiB one.
@@ -369,13 +370,15 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 	}
 	hw.conn.onClose.Store(&onClose)
 	c.setSocket(ws, hw.conn.Conn, hw.conn.deflate) // starts the ping timer and the writer for Open's frames
+	c.idle = newIdleReader(hw.conn.Conn, hw.br)
 	return c, ctx
 }
 
 // readBufferSize is the size of gorilla/websocket's read buffer per
 // connection. A frame header (14 bytes at most) and a control frame (125
 // bytes of payload) must fit; a message's payload bigger than it is read
-// straight into the reader's message buffer.
+// straight into the reader's message buffer. gorilla keeps the hijack's
+// buffer only when it is over 256 bytes.
 const readBufferSize = 512
 
 // noWriteBuffers is the write buffer pool gorilla/websocket gets: it writes
@@ -388,11 +391,15 @@ type noWriteBuffers struct{}
 func (noWriteBuffers) Get() any  { return nil }
 func (noWriteBuffers) Put(x any) {}
 
-// hijackWriter hands gorilla/websocket an interceptConn when it hijacks.
-// Owned by the goroutine serving the request.
+// hijackWriter hands gorilla/websocket an interceptConn when it hijacks,
+// and a read buffer of readBufferSize bytes (br), which gorilla then reads
+// frames through (Upgrader.ReadBufferSize 0 reuses the hijack's) and the
+// reader looks at before it waits for data. Owned by the goroutine serving
+// the request.
 type hijackWriter struct {
 	http.ResponseWriter
 	conn *interceptConn
+	br   *bufio.Reader // nil when net/http had read ahead (gorilla refuses it)
 }
 
 func (hw *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -401,7 +408,13 @@ func (hw *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	hw.conn = &interceptConn{Conn: nc}
-	return hw.conn, brw, nil
+	if brw.Reader.Buffered() > 0 {
+		// The client sent data before the handshake's end: gorilla refuses
+		// the connection on seeing it.
+		return hw.conn, brw, nil
+	}
+	hw.br = bufio.NewReaderSize(hw.conn, readBufferSize)
+	return hw.conn, bufio.NewReadWriter(hw.br, brw.Writer), nil
 }
 
 // Shutdown closes every connection with 1001, waits until each got its Close

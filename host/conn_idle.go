@@ -1,0 +1,102 @@
+package host
+
+import (
+	"bufio"
+	"net"
+	"syscall"
+)
+
+// An idle connection's reader waits for the next message in a shallow frame
+// (awaitData, in readLoop) rather than inside gorilla/websocket's
+// NextReader, whose blocked call chain is deep enough that the GC never
+// shrinks the reader's stack below 4 KiB; waiting on the socket's raw side,
+// it stays at the 2 KiB a goroutine starts with. The wait only says when
+// the socket is readable; the bytes are still read by gorilla, so it is
+// only taken when gorilla holds none of them: its read buffer (the
+// bufio.Reader the hijack hands it, idleReader.br) is empty. Whole pong
+// frames at the head of the socket's data are consumed by the wait itself
+// when gorilla stands at a frame boundary, so the pings of an idle
+// connection do not pull its reader into NextReader either.
+
+// idleReader is what the reader needs to wait on the socket between
+// messages. Set once with the socket (Conn.setSocket) and then used only by
+// the reader goroutine.
+type idleReader struct {
+	// br is gorilla/websocket's read buffer: the reader waits only while it
+	// is empty.
+	br *bufio.Reader
+	// rc is the socket's raw side; nil where the wait cannot be taken (TLS,
+	// a wrapped net.Conn, a platform without peekReadable), and the reader
+	// then waits in NextReader as before.
+	rc syscall.RawConn
+}
+
+// newIdleReader returns the idle wait for the hijacked socket nc, read by
+// gorilla/websocket through br. Only a plain TCP or Unix socket qualifies:
+// any other net.Conn (tls.Conn above all) may hold read bytes of its own
+// that the socket's readability would not show.
+func newIdleReader(nc net.Conn, br *bufio.Reader) idleReader {
+	if br == nil || !peekSupported {
+		return idleReader{}
+	}
+	var sc syscall.Conn
+	switch c := nc.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	default:
+		return idleReader{}
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return idleReader{}
+	}
+	return idleReader{br: br, rc: rc}
+}
+
+// awaitData waits until the socket has data (or an error or EOF to report,
+// or the read deadline passed), when gorilla holds no buffered bytes; it
+// returns at once otherwise. With atFrame (gorilla expects the next frame's
+// header, so the socket's data starts with one) whole pong frames at the
+// head of the data are consumed here and onPong runs for each, as gorilla
+// would run the pong handler. Whatever the wait ends with, the caller reads
+// with NextReader next, which reports any error or deadline itself.
+func (ir *idleReader) awaitData(atFrame bool, onPong func()) {
+	if ir.rc == nil || ir.br.Buffered() != 0 {
+		return
+	}
+	for {
+		pong := false
+		err := ir.rc.Read(func(fd uintptr) bool {
+			ready, took := peekReadable(fd, atFrame)
+			pong = took
+			return ready
+		})
+		if err != nil || !pong {
+			return
+		}
+		onPong()
+	}
+}
+
+// maxPongFrame is the largest pong frame a client sends: a 2-byte header, a
+// 4-byte masking key and at most 125 bytes of payload.
+const maxPongFrame = 2 + 4 + 125
+
+// pongFrameLen returns the length of the whole, well-formed client pong
+// frame at the head of b, or 0 when b starts with anything else (another
+// frame, a pong not all there yet, a malformed one gorilla must report).
+func pongFrameLen(b []byte) int {
+	if len(b) < 2 || b[0] != 0x80|opPong || b[1]&0x80 == 0 { // FIN, no RSV bits, pong; masked
+		return 0
+	}
+	n := int(b[1] & 0x7f)
+	if n > 125 {
+		return 0
+	}
+	if size := 2 + 4 + n; len(b) >= size {
+		return size
+	}
+	return 0
+}

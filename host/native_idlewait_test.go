@@ -1,0 +1,147 @@
+package host_test
+
+import (
+	"bytes"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wshost/wshost/host"
+	"github.com/wshost/wshost/host/hosttest"
+)
+
+// readerWaits says where the connections' readers wait: in the shallow idle
+// wait on the socket, or inside gorilla/websocket's NextReader.
+func readerWaits() (shallow, inGorilla int) {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if !bytes.Contains(g, []byte("host.(*Conn).readLoop")) {
+			continue
+		}
+		switch {
+		case bytes.Contains(g, []byte("host.(*idleReader).awaitData")):
+			shallow++
+		case bytes.Contains(g, []byte("websocket.(*Conn).NextReader")):
+			inGorilla++
+		}
+	}
+	return shallow, inGorilla
+}
+
+func waitShallow(t *testing.T, what string) {
+	t.Helper()
+	hosttest.Eventually(t, what, func() bool {
+		s, g := readerWaits()
+		return s == 1 && g == 0
+	})
+}
+
+// An idle reader waits on the socket in a shallow frame, not in
+// NextReader; messages that arrive in pieces, several in one segment, and
+// pongs (which the wait consumes itself) are all handled on that path.
+func TestIdleReaderWaitsOnTheSocket(t *testing.T) {
+	rec := newRecorder(t)
+	srv := newServer(t, host.Config{})
+	mount(t, srv, "iw", rec, host.Limits{})
+	c := dialRaw(t, srv, "/ws/iw?name=a")
+	id := rec.id(t, "a")
+	waitShallow(t, "the reader waits on the socket after the handshake")
+
+	// A message in pieces: the wait ends with its first bytes, and gorilla
+	// reads the rest.
+	f := textFrame("in pieces")
+	c.write(f[:3])
+	hosttest.Eventually(t, "the reader reads the message's frame", func() bool {
+		_, g := readerWaits()
+		return g == 1
+	})
+	c.write(f[3:])
+	if got := c.readMessage(); got != "in pieces" {
+		t.Fatalf("echo %q", got)
+	}
+	waitShallow(t, "the reader waits on the socket again")
+
+	// Two messages in one segment: the second is already in gorilla's
+	// buffer when the first is handled, so the reader does not wait.
+	c.write(textFrame("one"), textFrame("two"))
+	for _, want := range []string{"one", "two"} {
+		if got := c.readMessage(); got != want {
+			t.Fatalf("echo %q, want %q", got, want)
+		}
+	}
+	waitShallow(t, "the reader waits on the socket after two")
+
+	// Pongs: alone, several with a message behind them in one segment,
+	// with a payload; the wait takes them and the message comes through.
+	pong := frame(true, 0, opPong, nil, true)
+	c.write(pong)
+	c.write(pong, frame(true, 0, opPong, []byte(strings.Repeat("p", 125)), true), textFrame("after pongs"))
+	if got := c.readMessage(); got != "after pongs" {
+		t.Fatalf("echo %q", got)
+	}
+	waitShallow(t, "the reader waits on the socket after pongs")
+
+	// A pong split across segments is left to gorilla, which reads it whole;
+	// the next message brings the reader back to the wait.
+	c.write(pong[:1])
+	hosttest.Eventually(t, "gorilla reads the split pong", func() bool {
+		_, g := readerWaits()
+		return g == 1
+	})
+	c.write(pong[1:])
+	c.write(textFrame("after a split pong"))
+	if got := c.readMessage(); got != "after a split pong" {
+		t.Fatalf("echo %q", got)
+	}
+	waitShallow(t, "the reader waits on the socket after the split pong")
+
+	c.write(closeFrame(1000, "bye"))
+	c.expectClose(1000)
+	if got := messages(rec.waitClosed(t, id)); strings.Join(got, "|") != "in pieces|one|two|after pongs|after a split pong" {
+		t.Errorf("messages %q", got)
+	}
+}
+
+// Pongs taken by the idle wait keep the connection alive as gorilla's pong
+// handler does: a client that answers every ping with a raw pong frame, and
+// sends nothing else, outlives many idle timeouts without its reader
+// leaving the wait; one that stops answering is dropped.
+func TestIdleWaitPongsExtendTheDeadline(t *testing.T) {
+	rec := newRecorder(t)
+	srv := newServer(t, host.Config{PingInterval: 50 * time.Millisecond, PongTimeout: 50 * time.Millisecond})
+	mount(t, srv, "iw", rec, host.Limits{})
+	c := dialRaw(t, srv, "/ws/iw?name=a")
+	id := rec.id(t, "a")
+	for pings := 0; pings < 10; {
+		f, err := c.readFrame(timeout)
+		if err != nil {
+			t.Fatalf("after %d pings: %v (events %v)", pings, err, rec.events(id))
+		}
+		if f.op != opPing {
+			t.Fatalf("frame op %d, want a ping", f.op)
+		}
+		pings++
+		c.write(frame(true, 0, opPong, f.payload, true))
+		if s, g := readerWaits(); g != 0 || s != 1 {
+			t.Fatalf("after %d pongs the reader waits in gorilla (%d) or nowhere (%d shallow)", pings, g, s)
+		}
+	}
+	if rec.isClosed(id) {
+		t.Fatalf("dropped although it answered: %v", rec.events(id))
+	}
+	// Now silent: dropped after PingInterval+PongTimeout.
+	evs := rec.waitClosed(t, id)
+	_, errEv := checkEnding(t, evs, host.KindIO, 1006)
+	if !strings.Contains(errEv.Data, "presumed dead") {
+		t.Errorf("error text %q", errEv.Data)
+	}
+}
