@@ -3,7 +3,9 @@ package host
 import (
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,13 +80,64 @@ type Conn struct {
 	roomsDone bool // leaveAll ran: no more joins
 }
 
-// connInfo is what the handshake said about a connection. Immutable.
+// connInfo is what the handshake said about a connection, as compact as
+// an idle connection can hold it: the query and the headers are kept as
+// text and looked up when asked (lookup). Immutable.
 type connInfo struct {
 	remoteAddr  string
 	path        string
-	query       url.Values
-	header      http.Header
+	rawQuery    string // the request's, still escaped
+	header      string // the request's header fields, packed (packHeader)
 	subprotocol string
+}
+
+// packHeader packs h into one string of "Key:value\n" lines, a line per
+// value, in the order of each key's values. A field name holds no ':' or
+// newline and net/http accepts no newline in a value, so the lines parse
+// back unambiguously (headerValue).
+func packHeader(h http.Header) string {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 2
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for k, vs := range h {
+		for _, v := range vs {
+			b.WriteString(k)
+			b.WriteByte(':')
+			b.WriteString(v)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// headerValue returns the first value of the header field name in packed
+// (packHeader), as http.Header.Get would of the header it packs.
+func headerValue(packed, name string) (string, bool) {
+	key := textproto.CanonicalMIMEHeaderKey(name)
+	for line := range strings.Lines(packed) {
+		if v, ok := strings.CutPrefix(line, key); ok && strings.HasPrefix(v, ":") {
+			return strings.TrimSuffix(v[1:], "\n"), true
+		}
+	}
+	return "", false
+}
+
+// queryValue returns the first value of the query parameter name in
+// rawQuery, as url.URL.Query would.
+func queryValue(rawQuery, name string) (string, bool) {
+	if rawQuery == "" {
+		return "", false
+	}
+	vs, _ := url.ParseQuery(rawQuery)
+	if v := vs[name]; len(v) > 0 {
+		return v[0], true
+	}
+	return "", false
 }
 
 func newConn(id ConnID, ep *Endpoint, info connInfo) *Conn {

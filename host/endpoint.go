@@ -317,13 +317,9 @@ func (in *connInfo) lookup(c *Conn, key string) (string, bool) {
 	}
 	switch prefix {
 	case "query":
-		if vs, ok := in.query[name]; ok && len(vs) > 0 {
-			return vs[0], true
-		}
+		return queryValue(in.rawQuery, name)
 	case "header":
-		if vs := in.header.Values(name); len(vs) > 0 {
-			return vs[0], true
-		}
+		return headerValue(in.header, name)
 	case "attr":
 		return c.attr(name)
 	}

@@ -305,12 +305,15 @@ func (s *Server) selectSubprotocol(r *http.Request) string {
 // readConn to read, and the context of its Handler calls; nil when Open
 // rejected it or the upgrade failed (the response or Close went out).
 func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request) (*Conn, context.Context) {
-	ctx := context.WithoutCancel(r.Context())
+	// Not the request's context: the reader would keep its chain (the
+	// request's and net/http's connection contexts) for the connection's
+	// life, and no Handler needs its values or its cancellation.
+	ctx := context.Background()
 	info := connInfo{
 		remoteAddr:  r.RemoteAddr,
 		path:        r.URL.Path,
-		query:       r.URL.Query(),
-		header:      r.Header,
+		rawQuery:    r.URL.RawQuery,
+		header:      packHeader(r.Header),
 		subprotocol: s.selectSubprotocol(r),
 	}
 	c := newConn(s.ids.next(), ep, info)
