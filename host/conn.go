@@ -50,9 +50,7 @@ type Conn struct {
 	// finishes, and makes a ping due (pingDue). Set with raw.
 	ping *time.Timer
 
-	wrote      chan struct{} // cap 1: the writer wrote a batch, or returned; read by the reader only
-	peerClosed chan struct{} // closed when the peer's close frame arrived
-	readerGone chan struct{} // closed when the reader stopped reading
+	wrote chan struct{} // cap 1: the writer wrote a batch, or returned; read by the reader only
 
 	mu    sync.Mutex
 	state connState
@@ -73,7 +71,13 @@ type Conn struct {
 	errKind     ErrorKind // reported with Error before Close; 0 for none
 	errText     string
 	attrs       map[string]string
-	peerClosing bool
+	peerClosing bool // the peer's close frame arrived
+	readerDone  bool // the reader stopped reading
+	// closeWait is made by the writer that sent the close frame when it
+	// waits for the peer's close frame or the reader's end, and closed
+	// (then cleared) by whichever of them comes first: an open connection
+	// holds no channel for its closing.
+	closeWait chan struct{}
 
 	roomsMu   sync.Mutex
 	rooms     map[string]struct{}
@@ -142,12 +146,10 @@ func queryValue(rawQuery, name string) (string, bool) {
 
 func newConn(id ConnID, ep *Endpoint, info connInfo) *Conn {
 	return &Conn{
-		id:         id,
-		ep:         ep,
-		info:       info,
-		wrote:      make(chan struct{}, 1),
-		peerClosed: make(chan struct{}),
-		readerGone: make(chan struct{}),
+		id:    id,
+		ep:    ep,
+		info:  info,
+		wrote: make(chan struct{}, 1),
 	}
 }
 
@@ -280,11 +282,21 @@ func (c *Conn) onPeerClose(code int, reason string) {
 		c.closeCode, c.closeReason = code, reason
 		c.closeFrame = newCloseFrame(code, "") // echo the code (RFC 6455 §5.5.1)
 	}
+	c.endCloseWaitLocked()
 	start := c.startWriterLocked()
 	c.mu.Unlock()
-	close(c.peerClosed)
 	if start {
 		go c.writeLoop()
+	}
+}
+
+// endCloseWaitLocked ends the close frame's writer's wait for the peer's
+// close frame, if it waits: the frame arrived or the reader stopped. c.mu
+// must be held.
+func (c *Conn) endCloseWaitLocked() {
+	if c.closeWait != nil {
+		close(c.closeWait)
+		c.closeWait = nil
 	}
 }
 

@@ -221,12 +221,13 @@ func (c *Conn) finish(ctx context.Context, readErr error) {
 	}
 	ioFailure := c.state == stateOpen
 	c.failLocked(readFailure(readErr, c.ep.srv.cfg))
+	c.readerDone = true
+	c.endCloseWaitLocked()
 	// Nothing is queued from here on (the state is not open): a writer
 	// flushes what is left, the close frame last.
 	start := c.startWriterLocked()
 	c.mu.Unlock()
 	c.ping.Stop() // it re-arms only while open
-	close(c.readerGone)
 	if ioFailure {
 		_ = c.raw.Close() // nothing more can reach the peer
 	}

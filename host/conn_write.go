@@ -125,12 +125,20 @@ func (c *Conn) takeBatch(batch []*Frame) ([]*Frame, *Frame, *Frame) {
 // or the timeout) after the host's close frame went out, then drops the TCP
 // connection: the server closes first (RFC 6455 §7.1.1).
 func (c *Conn) awaitPeerClose(timeout time.Duration) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-c.peerClosed:
-	case <-c.readerGone:
-	case <-t.C:
+	c.mu.Lock()
+	var wait chan struct{}
+	if !c.peerClosing && !c.readerDone {
+		c.closeWait = make(chan struct{})
+		wait = c.closeWait
+	}
+	c.mu.Unlock()
+	if wait != nil {
+		t := time.NewTimer(timeout)
+		select {
+		case <-wait:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 	_ = c.raw.Close()
 }
