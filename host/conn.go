@@ -80,8 +80,8 @@ type Conn struct {
 	closeWait chan struct{}
 
 	roomsMu   sync.Mutex
-	rooms     map[string]struct{}
-	roomsDone bool // leaveAll ran: no more joins
+	rooms     []string // sorted; a slice, not a map: most connections are in one room or few
+	roomsDone bool     // leaveAll ran: no more joins
 }
 
 // connInfo is what the handshake said about a connection, as compact as
