@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,9 +71,9 @@ type Conn struct {
 	closeReason string
 	errKind     ErrorKind // reported with Error before Close; 0 for none
 	errText     string
-	attrs       map[string]string
-	peerClosing bool // the peer's close frame arrived
-	readerDone  bool // the reader stopped reading
+	attrs       []connAttr // a slice, not a map: a connection has a few at most
+	peerClosing bool       // the peer's close frame arrived
+	readerDone  bool       // the reader stopped reading
 	// closeWait is made by the writer that sent the close frame when it
 	// waits for the peer's close frame or the reader's end, and closed
 	// (then cleared) by whichever of them comes first: an open connection
@@ -357,22 +358,35 @@ func (c *Conn) dropSocket() {
 func (c *Conn) attr(key string) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.attrs[key]
-	return v, ok
+	for _, a := range c.attrs {
+		if a.key == key {
+			return a.val, true
+		}
+	}
+	return "", false
 }
 
+// setAttr sets key to val; "" removes it.
 func (c *Conn) setAttr(key, val string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if val == "" {
-		delete(c.attrs, key)
-		return
+	for i, a := range c.attrs {
+		if a.key == key {
+			if val == "" {
+				c.attrs = slices.Delete(c.attrs, i, i+1)
+			} else {
+				c.attrs[i].val = val
+			}
+			return
+		}
 	}
-	if c.attrs == nil {
-		c.attrs = make(map[string]string)
+	if val != "" {
+		c.attrs = append(c.attrs, connAttr{key, val})
 	}
-	c.attrs[key] = val
 }
+
+// connAttr is an attribute set with ConnSet.
+type connAttr struct{ key, val string }
 
 func (c *Conn) clearAttrs() {
 	c.mu.Lock()
