@@ -23,8 +23,8 @@ const (
 )
 
 // Conn is one client connection. Open runs in the HTTP handler goroutine;
-// after the handshake the reader goroutine (Server.readConn) takes over and
-// is the only caller of the Handler for it. Its writer
+// after the handshake its reader (reader, started by Server.startReader)
+// takes over and is the only caller of the Handler for it. Its writer
 // goroutine runs only while there is something to write (queued frames, a
 // due ping, the close frame): whoever gives it work when none runs starts it
 // (startWriterLocked), and it returns once the queue is empty, so an idle

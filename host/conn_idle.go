@@ -7,16 +7,15 @@ import (
 )
 
 // An idle connection's reader waits for the next message in a shallow frame
-// (awaitData, in readLoop) rather than inside gorilla/websocket's
-// NextReader, whose blocked call chain is deep enough that the GC never
-// shrinks the reader's stack below 4 KiB; waiting on the socket's raw side,
-// it stays at the 2 KiB a goroutine starts with. The wait only says when
-// the socket is readable; the bytes are still read by gorilla, so it is
-// only taken when gorilla holds none of them: its read buffer (the
-// bufio.Reader the hijack hands it, idleReader.br) is empty. Whole pong
-// frames at the head of the socket's data are consumed by the wait itself
-// when gorilla stands at a frame boundary, so the pings of an idle
-// connection do not pull its reader into NextReader either.
+// (awaitData, in reader.wait) rather than inside gorilla/websocket's
+// NextReader, whose blocked call chain is too deep for the 2 KiB stack a
+// goroutine starts with. The wait only says when the socket is readable;
+// the bytes are still read by gorilla, so it is only taken when gorilla
+// holds none of them: its read buffer (the bufio.Reader the hijack hands
+// it, idleReader.br) is empty. Whole pong frames at the head of the
+// socket's data are consumed by the wait itself when gorilla stands at a
+// frame boundary, so the pings of an idle connection do not pull its reader
+// into NextReader either.
 
 // idleReader is what the reader needs to wait on the socket between
 // messages. Set once with the socket (Conn.setSocket) and then used only by
@@ -55,29 +54,25 @@ func newIdleReader(nc net.Conn, br *bufio.Reader) idleReader {
 	return idleReader{br: br, rc: rc}
 }
 
+// canWait reports whether the reader may idle in awaitData: the socket
+// has a raw side and gorilla holds no buffered bytes.
+func (ir *idleReader) canWait() bool { return ir.rc != nil && ir.br.Buffered() == 0 }
+
 // awaitData waits until the socket has data (or an error or EOF to report,
-// or the read deadline passed), when gorilla holds no buffered bytes; it
-// returns at once otherwise. With atFrame (gorilla expects the next frame's
-// header, so the socket's data starts with one) whole pong frames at the
-// head of the data are consumed here and onPong runs for each, as gorilla
-// would run the pong handler. Whatever the wait ends with, the caller reads
-// with NextReader next, which reports any error or deadline itself.
-func (ir *idleReader) awaitData(atFrame bool, onPong func()) {
-	if ir.rc == nil || ir.br.Buffered() != 0 {
-		return
-	}
-	for {
-		pong := false
-		err := ir.rc.Read(func(fd uintptr) bool {
-			ready, took := peekReadable(fd, atFrame)
-			pong = took
-			return ready
-		})
-		if err != nil || !pong {
-			return
-		}
-		onPong()
-	}
+// or the read deadline passed); canWait must hold. With atFrame (gorilla
+// expects the next frame's header, so the socket's data starts with one) a
+// whole pong frame at the head of the data is consumed instead, and
+// awaitData returns true at once: the caller extends the deadline as
+// gorilla's pong handler would, and waits again. Whatever else the wait
+// ends with, the caller reads with NextReader next, which reports any
+// error or deadline itself.
+func (ir *idleReader) awaitData(atFrame bool) (pong bool) {
+	_ = ir.rc.Read(func(fd uintptr) bool {
+		ready, took := peekReadable(fd, atFrame)
+		pong = took
+		return ready
+	})
+	return pong
 }
 
 // maxPongFrame is the largest pong frame a client sends: a 2-byte header, a

@@ -18,15 +18,54 @@ var (
 	errMessageTooBig = errors.New("message over the limit")
 )
 
-// readLoop is the connection's reader: it runs in the reader goroutine
-// (Server.readConn) and hands each whole message to the Handler, in order.
-func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
-	idle := cfg.PingInterval + cfg.PongTimeout
-	extend := func() { _ = c.ws.SetReadDeadline(time.Now().Add(idle)) }
-	extend()
-	c.ws.SetPongHandler(func(string) error { extend(); return nil })
+// reader is a connection's reader: it reads messages and hands each whole
+// one to the Handler, in order, then finishes the connection. It runs in
+// one goroutine at a time, and its state is here rather than on a stack
+// because it moves between them: where the idle wait can be taken
+// (idleReader), the reader does not wait for the next message in the
+// goroutine that handled the last one but starts a fresh goroutine to wait
+// (wait) and returns. A stack that grew while a message was handled, or
+// only while a read deadline was set, never shrinks below 4 KiB, even
+// blocked in a shallow frame; a fresh one is the 2 KiB a goroutine starts
+// with, and the wait fits in it. Where it cannot, the reader blocks in
+// NextReader in one goroutine for the connection's life, as it did before.
+//
+// Owned by the goroutine running it: the one Server.startReader starts,
+// and from then on each one started by the last (run, wait), with nothing
+// read after the go statement.
+type reader struct {
+	c        *Conn
+	ctx      context.Context
+	ip       string        // the admission's, released at the end
+	idleTime time.Duration // PingInterval+PongTimeout: the read deadline after each read
+	rate     *rateLimiter  // nil: no rate limits
+	maxMsg   int           // the limit serveConn gave gorilla/websocket, which counts wire bytes
+	buf      []byte
+	// atFrame: gorilla expects a frame header next (no message begun, or
+	// the last one read to its end), and the idle wait may take pongs. A
+	// compressed message's reader may end before its last frame does.
+	atFrame       bool
+	writerStalled bool // holdWhileQueueHigh's
+}
+
+// startReader starts c's reader, once the handshake is done; ip is its
+// admission (Server.admitConn), released when the reader ends. It runs in
+// the goroutine that upgraded the connection and returns at once.
+func (s *Server) startReader(ctx context.Context, c *Conn, ip string) {
+	cfg := &s.cfg
+	r := &reader{
+		c:        c,
+		ctx:      ctx,
+		ip:       ip,
+		idleTime: cfg.PingInterval + cfg.PongTimeout,
+		rate:     newRateLimiter(c.ep.Limits()),
+		maxMsg:   c.ep.Limits().MaxMessageBytes,
+		atFrame:  true,
+	}
+	r.extend()
+	c.ws.SetPongHandler(func(string) error { r.extend(); return nil })
 	c.ws.SetPingHandler(func(data string) error {
-		extend()
+		r.extend()
 		_ = c.enqueue(newFrame(opPong, []byte(data)))
 		return nil
 	})
@@ -34,28 +73,51 @@ func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 		c.onPeerClose(code, text)
 		return nil
 	})
+	if c.idle.canWait() {
+		go r.wait()
+		return
+	}
+	go r.run(false)
+}
 
-	rate := newRateLimiter(c.ep.Limits()) // nil: no rate limits
-	// The limit serveConn gave gorilla/websocket, which counts wire bytes.
-	maxMsg := c.ep.Limits().MaxMessageBytes
-	var buf []byte
-	writerStalled := false
-	// atFrame: gorilla expects a frame header next (no message begun, or
-	// the last one read to its end), and the idle wait may take pongs. A
-	// compressed message's reader may end before its last frame does.
-	atFrame := true
+// extend sets the read deadline: PingInterval+PongTimeout from now.
+func (r *reader) extend() { _ = r.c.ws.SetReadDeadline(time.Now().Add(r.idleTime)) }
+
+// wait is the reader idle, in a goroutine of its own: it waits on the
+// socket (idleReader.awaitData) and reads on once there is data. A pong the
+// wait took extends the deadline, which grows the stack: a fresh goroutine
+// waits on.
+func (r *reader) wait() {
+	if r.c.idle.awaitData(r.atFrame && !r.c.deflate) {
+		r.extend()
+		go r.wait()
+		return
+	}
+	r.run(true)
+}
+
+// run reads messages and hands them to the Handler until the reader idles
+// (it starts a wait and returns) or the connection ends (it finishes it).
+// woke: the wait just ended, and NextReader reads (or reports the error or
+// deadline the wait ended with) before the reader may idle again.
+func (r *reader) run(woke bool) {
+	c := r.c
 	for {
-		if c.holdWhileQueueHigh(&writerStalled) {
-			extend() // the peer took data meanwhile
+		if c.holdWhileQueueHigh(&r.writerStalled) {
+			r.extend() // the peer took data meanwhile
 		}
-		c.idle.awaitData(atFrame && !c.deflate, extend)
-		typ, r, err := c.ws.NextReader()
-		if err != nil {
-			c.finish(ctx, err)
+		if !woke && c.idle.canWait() {
+			go r.wait()
 			return
 		}
-		buf, err = readMessage(r, buf[:0], typ == websocket.TextMessage, maxMsg)
-		atFrame = err == nil
+		woke = false
+		typ, rd, err := c.ws.NextReader()
+		if err != nil {
+			r.end(err)
+			return
+		}
+		r.buf, err = readMessage(rd, r.buf[:0], typ == websocket.TextMessage, r.maxMsg)
+		r.atFrame = err == nil
 		if err != nil {
 			if errors.Is(err, errInvalidUTF8) {
 				// Fail fast, then keep reading until the peer's close frame.
@@ -66,26 +128,35 @@ func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 				// A compressed message inflating past the limit: the same
 				// 1009 gorilla/websocket sends for one too big on the wire.
 				_ = c.startClose(CloseTooBig, "", KindProtocol,
-					fmt.Sprintf("protocol: message over the limit of %d bytes (decompressed)", maxMsg))
+					fmt.Sprintf("protocol: message over the limit of %d bytes (decompressed)", r.maxMsg))
 				continue
 			}
-			c.finish(ctx, err)
+			r.end(err)
 			return
 		}
-		extend()
+		r.extend()
 		c.ep.stats.msgsIn.add(c.id, 1)
-		c.ep.stats.bytesIn.add(c.id, uint64(len(buf)))
+		c.ep.stats.bytesIn.add(c.id, uint64(len(r.buf)))
 		if !c.isOpen() {
 			continue // closing: messages that race the close are not delivered
 		}
-		if rate != nil && !c.withinRate(rate, len(buf)) {
+		if r.rate != nil && !c.withinRate(r.rate, len(r.buf)) {
 			continue // closing with 1008; read on until the peer's close frame
 		}
-		c.ep.dispatchMessage(ctx, c, buf, typ == websocket.BinaryMessage)
-		if cap(buf) > 64<<10 {
-			buf = nil // don't pin a large buffer to an idle connection
+		c.ep.dispatchMessage(r.ctx, c, r.buf, typ == websocket.BinaryMessage)
+		if cap(r.buf) > 64<<10 {
+			r.buf = nil // don't pin a large buffer to an idle connection
 		}
 	}
+}
+
+// end finishes the connection once the reader stopped reading, and
+// releases what serveWebSocket took for it.
+func (r *reader) end(readErr error) {
+	srv := r.c.ep.srv
+	r.c.finish(r.ctx, readErr)
+	srv.releaseConn(r.ip)
+	srv.conns.Done()
 }
 
 // readerHoldMax is how long the reader waits for the writer to make progress

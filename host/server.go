@@ -243,18 +243,12 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	readerStarted = true
-	go s.readConn(ctx, c, ip)
-}
-
-// readConn is a connection's reader goroutine, started once the handshake
-// is done; it ends when the connection does. The HTTP handler goroutine that
-// upgraded the connection returns instead of reading, so net/http lets go
-// of its per-connection state (buffered reader and writers, the request)
-// and the reader's stack is no deeper than the reading needs.
-func (s *Server) readConn(ctx context.Context, c *Conn, ip string) {
-	defer s.conns.Done()
-	defer s.releaseConn(ip)
-	c.readLoop(ctx, &s.cfg)
+	// The reader runs in goroutines of its own, from here to the
+	// connection's end. This HTTP handler goroutine returns instead of
+	// reading, so net/http lets go of its per-connection state (buffered
+	// reader and writers, the request) and the reader's stack is no deeper
+	// than the reading needs.
+	s.startReader(ctx, c, ip)
 }
 
 func (s *Server) isClosing() bool {
@@ -302,7 +296,7 @@ func (s *Server) selectSubprotocol(r *http.Request) string {
 }
 
 // serveConn runs Open and upgrades. It returns the upgraded connection, for
-// readConn to read, and the context of its Handler calls; nil when Open
+// its reader (startReader), and the context of its Handler calls; nil when Open
 // rejected it or the upgrade failed (the response or Close went out).
 func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request) (*Conn, context.Context) {
 	// Not the request's context: the reader would keep its chain (the
