@@ -2,7 +2,9 @@ package host
 
 import (
 	"bufio"
+	"io"
 	"net"
+	"sync"
 	"syscall"
 )
 
@@ -22,8 +24,10 @@ import (
 // the reader goroutine.
 type idleReader struct {
 	// br is gorilla/websocket's read buffer: the reader waits only while it
-	// is empty.
-	br *bufio.Reader
+	// is empty, and then lends its buffer to readBufs (release) until data
+	// arrives (restore).
+	br  *bufio.Reader
+	src io.Reader // what br reads: the hijacked socket as gorilla sees it
 	// rc is the socket's raw side; nil where the wait cannot be taken (TLS,
 	// a wrapped net.Conn, a platform without peekReadable), and the reader
 	// then waits in NextReader as before.
@@ -31,10 +35,10 @@ type idleReader struct {
 }
 
 // newIdleReader returns the idle wait for the hijacked socket nc, read by
-// gorilla/websocket through br. Only a plain TCP or Unix socket qualifies:
-// any other net.Conn (tls.Conn above all) may hold read bytes of its own
-// that the socket's readability would not show.
-func newIdleReader(nc net.Conn, br *bufio.Reader) idleReader {
+// gorilla/websocket through br, which reads src (nc, wrapped). Only a plain
+// TCP or Unix socket qualifies: any other net.Conn (tls.Conn above all) may
+// hold read bytes of its own that the socket's readability would not show.
+func newIdleReader(nc net.Conn, src io.Reader, br *bufio.Reader) idleReader {
 	if br == nil || !peekSupported {
 		return idleReader{}
 	}
@@ -51,7 +55,36 @@ func newIdleReader(nc net.Conn, br *bufio.Reader) idleReader {
 	if err != nil {
 		return idleReader{}
 	}
-	return idleReader{br: br, rc: rc}
+	return idleReader{br: br, src: src, rc: rc}
+}
+
+// readBufs holds the read buffers of idle connections' gorilla readers, as
+// *bufio.Reader of readBufferSize bytes: a reader that waits has no use for
+// one. readerHusks holds bufio.Reader structs without a buffer, for the
+// next release. Both are safe for concurrent use.
+var (
+	readBufs    = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+	readerHusks = sync.Pool{New: func() any { return new(bufio.Reader) }}
+)
+
+// release lends br's buffer to readBufs before the reader waits; canWait
+// must hold (br is empty). br must not be read until restore.
+func (ir *idleReader) release() {
+	h := readerHusks.Get().(*bufio.Reader)
+	*h = *ir.br
+	h.Reset(nil) // keeps the buffer, drops the socket
+	readBufs.Put(h)
+	*ir.br = bufio.Reader{}
+}
+
+// restore gives br a buffer again once the wait ended, before gorilla
+// reads. gorilla holds br itself, so the buffer is moved into it.
+func (ir *idleReader) restore() {
+	b := readBufs.Get().(*bufio.Reader)
+	b.Reset(ir.src)
+	*ir.br = *b
+	*b = bufio.Reader{}
+	readerHusks.Put(b)
 }
 
 // canWait reports whether the reader may idle in awaitData: the socket

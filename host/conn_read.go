@@ -74,6 +74,7 @@ func (s *Server) startReader(ctx context.Context, c *Conn, ip string) {
 		return nil
 	})
 	if c.idle.canWait() {
+		c.idle.release()
 		go r.wait()
 		return
 	}
@@ -84,8 +85,9 @@ func (s *Server) startReader(ctx context.Context, c *Conn, ip string) {
 func (r *reader) extend() { _ = r.c.ws.SetReadDeadline(time.Now().Add(r.idleTime)) }
 
 // wait is the reader idle, in a goroutine of its own: it waits on the
-// socket (idleReader.awaitData) and reads on once there is data. A pong the
-// wait took extends the deadline, which grows the stack: a fresh goroutine
+// socket (idleReader.awaitData), with gorilla's read buffer lent out
+// (idleReader.release), and reads on once there is data. A pong the wait
+// took extends the deadline, which grows the stack: a fresh goroutine
 // waits on.
 func (r *reader) wait() {
 	if r.c.idle.awaitData(r.atFrame && !r.c.deflate) {
@@ -93,6 +95,7 @@ func (r *reader) wait() {
 		go r.wait()
 		return
 	}
+	r.c.idle.restore()
 	r.run(true)
 }
 
@@ -107,6 +110,7 @@ func (r *reader) run(woke bool) {
 			r.extend() // the peer took data meanwhile
 		}
 		if !woke && c.idle.canWait() {
+			c.idle.release()
 			go r.wait()
 			return
 		}

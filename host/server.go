@@ -367,7 +367,7 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 	}
 	hw.conn.onClose.Store(&onClose)
 	c.setSocket(ws, hw.conn.Conn, hw.conn.deflate) // starts the ping timer and the writer for Open's frames
-	c.idle = newIdleReader(hw.conn.Conn, hw.br)
+	c.idle = newIdleReader(hw.conn.Conn, hw.conn, hw.br)
 	return c, ctx
 }
 
