@@ -51,8 +51,6 @@ type Conn struct {
 	// finishes, and makes a ping due (pingDue). Set with raw.
 	ping *time.Timer
 
-	wrote chan struct{} // cap 1: the writer wrote a batch, or returned; read by the reader only
-
 	mu    sync.Mutex
 	state connState
 	// writing: a writer goroutine runs (or was started and is about to).
@@ -79,6 +77,11 @@ type Conn struct {
 	// (then cleared) by whichever of them comes first: an open connection
 	// holds no channel for its closing.
 	closeWait chan struct{}
+	// wrote (cap 1) gets a token when the writer wrote a batch or returned.
+	// Made by the reader the first time it waits for the writer
+	// (wroteLocked), and kept: a connection whose reader never did holds
+	// none. Only the reader receives.
+	wrote chan struct{}
 
 	roomsMu   sync.Mutex
 	rooms     []string // sorted; a slice, not a map: most connections are in one room or few
@@ -147,10 +150,9 @@ func queryValue(rawQuery, name string) (string, bool) {
 
 func newConn(id ConnID, ep *Endpoint, info connInfo) *Conn {
 	return &Conn{
-		id:    id,
-		ep:    ep,
-		info:  info,
-		wrote: make(chan struct{}, 1),
+		id:   id,
+		ep:   ep,
+		info: info,
 	}
 }
 
@@ -289,6 +291,17 @@ func (c *Conn) onPeerClose(code int, reason string) {
 	if start {
 		go c.writeLoop()
 	}
+}
+
+// wroteLocked returns c.wrote, made if need be, for the reader to wait on.
+// c.mu must be held: a writer that changed what the reader looked at in an
+// earlier critical section had no channel to tell, and one that changes it
+// later finds this one.
+func (c *Conn) wroteLocked() chan struct{} {
+	if c.wrote == nil {
+		c.wrote = make(chan struct{}, 1)
+	}
+	return c.wrote
 }
 
 // endCloseWaitLocked ends the close frame's writer's wait for the peer's

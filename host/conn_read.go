@@ -189,13 +189,17 @@ func (c *Conn) holdWhileQueueHigh(stalled *bool) (held bool) {
 		c.mu.Lock()
 		high := c.state == stateOpen &&
 			(c.queuedMsgs > lim.SendQueueMessages/2 || c.queuedBytes > lim.SendQueueBytes/2)
+		var wrote chan struct{}
+		if high {
+			wrote = c.wroteLocked()
+		}
 		c.mu.Unlock()
 		if !high {
 			return held
 		}
 		if *stalled {
 			select {
-			case <-c.wrote: // it moves again
+			case <-wrote: // it moves again
 				*stalled = false
 				held = true
 				continue
@@ -209,7 +213,7 @@ func (c *Conn) holdWhileQueueHigh(stalled *bool) (held bool) {
 			timer.Reset(readerHoldMax)
 		}
 		select {
-		case <-c.wrote: // progress, or the writer stopped (then the state changed or the queue emptied)
+		case <-wrote: // progress, or the writer stopped (then the state changed or the queue emptied)
 			held = true
 		case <-timer.C:
 			*stalled = true
@@ -328,7 +332,10 @@ func (c *Conn) waitWriter(d time.Duration) {
 	for {
 		c.mu.Lock()
 		running := c.writing
-		if !running {
+		var wrote chan struct{}
+		if running {
+			wrote = c.wroteLocked()
+		} else {
 			c.writerEnded = true
 		}
 		c.mu.Unlock()
@@ -336,7 +343,7 @@ func (c *Conn) waitWriter(d time.Duration) {
 			break
 		}
 		select {
-		case <-c.wrote: // progress or a stop: look again
+		case <-wrote: // progress or a stop: look again
 		case <-timedOut:
 			_ = c.raw.Close()
 			timedOut = nil // from now on the writer fails at once

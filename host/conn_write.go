@@ -78,10 +78,18 @@ func (c *Conn) writerStopped() {
 	c.notifyReader()
 }
 
-// notifyReader tells the reader the writer made progress or stopped.
+// notifyReader tells the reader the writer made progress or stopped, if
+// it ever waited for the writer (Conn.wrote). Called after the change, in a
+// critical section of c.mu of its own.
 func (c *Conn) notifyReader() {
+	c.mu.Lock()
+	wrote := c.wrote
+	c.mu.Unlock()
+	if wrote == nil {
+		return
+	}
 	select {
-	case c.wrote <- struct{}{}:
+	case wrote <- struct{}{}:
 	default:
 	}
 }
