@@ -67,9 +67,13 @@ var (
 	readerHusks = sync.Pool{New: func() any { return new(bufio.Reader) }}
 )
 
-// release lends br's buffer to readBufs before the reader waits; canWait
-// must hold (br is empty). br must not be read until restore.
+// release lends br's buffer to readBufs before the reader waits, unless it
+// was lent already; canWait must hold (br is empty). br must not be read
+// until restore.
 func (ir *idleReader) release() {
+	if ir.br.Size() == 0 {
+		return // lent: a pong handed the wait over
+	}
 	h := readerHusks.Get().(*bufio.Reader)
 	*h = *ir.br
 	h.Reset(nil) // keeps the buffer, drops the socket

@@ -74,7 +74,6 @@ func (s *Server) startReader(ctx context.Context, c *Conn, ip string) {
 		return nil
 	})
 	if c.idle.canWait() {
-		c.idle.release()
 		go r.wait()
 		return
 	}
@@ -84,19 +83,33 @@ func (s *Server) startReader(ctx context.Context, c *Conn, ip string) {
 // extend sets the read deadline: PingInterval+PongTimeout from now.
 func (r *reader) extend() { _ = r.c.ws.SetReadDeadline(time.Now().Add(r.idleTime)) }
 
-// wait is the reader idle, in a goroutine of its own: it waits on the
-// socket (idleReader.awaitData), with gorilla's read buffer lent out
-// (idleReader.release), and reads on once there is data. A pong the wait
-// took extends the deadline, which grows the stack: a fresh goroutine
-// waits on.
+// wait is the reader idle in a fresh goroutine: once there is data it
+// reads on in it.
 func (r *reader) wait() {
-	if r.c.idle.awaitData(r.atFrame && !r.c.deflate) {
+	if r.idleHere() {
+		r.run(true)
+	}
+}
+
+// idleHere waits for data in the running goroutine, on the socket
+// (idleReader.awaitData) with gorilla's read buffer lent out
+// (idleReader.release), and reports true once there is some (or an error
+// or the deadline) for NextReader. A pong the wait took extends the
+// deadline and hands the wait over to a fresh goroutine (wait): false,
+// the caller returns. So a goroutine whose stack grew while it handled a
+// message waits in place as long as messages keep coming, without a
+// goroutine started per message, and hands over to one of 2 KiB at the
+// first pong after they stopped, within a PingInterval.
+func (r *reader) idleHere() bool {
+	idle := &r.c.idle
+	idle.release()
+	if idle.awaitData(r.atFrame && !r.c.deflate) {
 		r.extend()
 		go r.wait()
-		return
+		return false
 	}
-	r.c.idle.restore()
-	r.run(true)
+	idle.restore()
+	return true
 }
 
 // run reads messages and hands them to the Handler until the reader idles
@@ -109,9 +122,7 @@ func (r *reader) run(woke bool) {
 		if c.holdWhileQueueHigh(&r.writerStalled) {
 			r.extend() // the peer took data meanwhile
 		}
-		if !woke && c.idle.canWait() {
-			c.idle.release()
-			go r.wait()
+		if !woke && c.idle.canWait() && !r.idleHere() {
 			return
 		}
 		woke = false

@@ -17,11 +17,12 @@
 // returns (so net/http frees its buffers for the connection); the reader
 // reads messages and calls the Handler, one event at a time, so a
 // connection's events stay in order. On a plain TCP socket the reader
-// idles in a goroutine started for the wait, which waits for the socket to
-// become readable in a shallow frame (so its stack stays at 2 KiB) and then
-// reads on; at most one of the reader's goroutines runs at a time, each
-// starting the next. On TLS it blocks in one goroutine for the
-// connection's life. The writer is the only goroutine that writes the socket after
+// waits for the socket to become readable in a shallow frame: in place
+// while messages keep coming, then, at the first pong after they stopped,
+// in a goroutine started for the wait, whose stack stays at 2 KiB, and
+// which reads on once there is data; at most one of the reader's
+// goroutines runs at a time, each starting the next. On TLS it blocks in
+// one goroutine for the connection's life. The writer is the only goroutine that writes the socket after
 // the handshake. Whoever gives it work while none runs — a send, a
 // broadcast, a close, the connection's ping timer (a time.AfterFunc) —
 // starts it, under Conn.mu, so at most one runs at a time; it drains the

@@ -15,6 +15,14 @@ import (
 // readerWaits says where the connections' readers wait: in the shallow idle
 // wait on the socket, or inside gorilla/websocket's NextReader.
 func readerWaits() (shallow, inGorilla int) {
+	fresh, inPlace, inGorilla := readerGoroutines()
+	return fresh + inPlace, inGorilla
+}
+
+// readerGoroutines says where the connections' readers wait: in the idle
+// wait in a goroutine started for it (fresh) or in the one that read the
+// last message (inPlace), or inside gorilla/websocket's NextReader.
+func readerGoroutines() (fresh, inPlace, inGorilla int) {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -25,14 +33,17 @@ func readerWaits() (shallow, inGorilla int) {
 		buf = make([]byte, 2*len(buf))
 	}
 	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		run := bytes.Contains(g, []byte("host.(*reader).run"))
 		switch {
-		case bytes.Contains(g, []byte("host.(*reader).wait")) && bytes.Contains(g, []byte("host.(*idleReader).awaitData")):
-			shallow++
-		case bytes.Contains(g, []byte("host.(*reader).run")) && bytes.Contains(g, []byte("websocket.(*Conn).NextReader")):
+		case bytes.Contains(g, []byte("host.(*idleReader).awaitData")) && run:
+			inPlace++
+		case bytes.Contains(g, []byte("host.(*idleReader).awaitData")):
+			fresh++
+		case run && bytes.Contains(g, []byte("websocket.(*Conn).NextReader")):
 			inGorilla++
 		}
 	}
-	return shallow, inGorilla
+	return fresh, inPlace, inGorilla
 }
 
 func waitShallow(t *testing.T, what string) {
@@ -119,6 +130,16 @@ func TestIdleWaitPongsExtendTheDeadline(t *testing.T) {
 	mount(t, srv, "iw", rec, host.Limits{})
 	c := dialRaw(t, srv, "/ws/iw?name=a")
 	id := rec.id(t, "a")
+	// After a message the reader waits in the goroutine that handled it;
+	// the first pong hands the wait over to a fresh one.
+	c.write(textFrame("hi"))
+	if got := c.readMessage(); got != "hi" {
+		t.Fatalf("echo %q", got)
+	}
+	hosttest.Eventually(t, "the reader waits where it handled the message", func() bool {
+		f, p, g := readerGoroutines()
+		return f == 0 && p == 1 && g == 0
+	})
 	for pings := 0; pings < 10; {
 		f, err := c.readFrame(timeout)
 		if err != nil {
@@ -130,7 +151,10 @@ func TestIdleWaitPongsExtendTheDeadline(t *testing.T) {
 		pings++
 		c.write(frame(true, 0, opPong, f.payload, true))
 		// Had gorilla read the pong, its reader would stay in NextReader.
-		waitShallow(t, "the reader waits on the socket after a pong")
+		hosttest.Eventually(t, "the reader waits in a fresh goroutine after a pong", func() bool {
+			f, p, g := readerGoroutines()
+			return f == 1 && p == 0 && g == 0
+		})
 	}
 	if rec.isClosed(id) {
 		t.Fatalf("dropped although it answered: %v", rec.events(id))
@@ -154,10 +178,10 @@ func stackInuse() uint64 {
 	return ms.StackInuse
 }
 
-// An idle connection's reader, which handled messages, holds a stack of
-// 2 KiB: it waits in a goroutine started for the wait, not in the one
-// whose stack grew while the Handler ran (the GC never shrinks that one
-// below 4 KiB).
+// An idle connection's reader holds a stack of 2 KiB: it waits in a
+// goroutine started for the wait, not in the HTTP handler's or any other
+// whose stack grew (the GC never shrinks one below 4 KiB once it did), and
+// the wait fits in the 2 KiB a goroutine starts with.
 func TestIdleReaderStackIsSmall(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector deepens stacks")
@@ -170,8 +194,6 @@ func TestIdleReaderStackIsSmall(t *testing.T) {
 	clients := make([]*hosttest.Client, n)
 	for i := range clients {
 		clients[i] = srv.Dial(t, fmt.Sprintf("/ws/iw?name=c%d", i))
-		clients[i].Send("hello")
-		clients[i].Expect("hello")
 	}
 	hosttest.Eventually(t, "every reader waits on its socket", func() bool {
 		s, g := readerWaits()
