@@ -22,13 +22,14 @@ var (
 // one to the Handler, in order, then finishes the connection. It runs in
 // one goroutine at a time, and its state is here rather than on a stack
 // because it moves between them: where the idle wait can be taken
-// (idleReader), the reader does not wait for the next message in the
-// goroutine that handled the last one but starts a fresh goroutine to wait
-// (wait) and returns. A stack that grew while a message was handled, or
-// only while a read deadline was set, never shrinks below 4 KiB, even
-// blocked in a shallow frame; a fresh one is the 2 KiB a goroutine starts
-// with, and the wait fits in it. Where it cannot, the reader blocks in
-// NextReader in one goroutine for the connection's life, as it did before.
+// (idleReader), an idle reader waits in a goroutine started for the wait
+// (wait), the first one and, once messages stopped coming, the one the
+// next pong hands the wait to (idleHere). A stack that grew while a message
+// was handled, or only while a read deadline was set, never shrinks below
+// 4 KiB, even blocked in a shallow frame; a fresh one is the 2 KiB a
+// goroutine starts with, and the wait fits in it. Where the wait cannot be
+// taken, the reader blocks in NextReader in one goroutine for the
+// connection's life.
 //
 // Owned by the goroutine running it: the one Server.startReader starts,
 // and from then on each one started by the last (run, wait), with nothing
@@ -105,6 +106,7 @@ func (r *reader) idleHere() bool {
 	idle.release()
 	if idle.awaitData(r.atFrame && !r.c.deflate) {
 		r.extend()
+		r.buf = nil // the last message's buffer is not kept by an idle connection
 		go r.wait()
 		return false
 	}
@@ -112,8 +114,9 @@ func (r *reader) idleHere() bool {
 	return true
 }
 
-// run reads messages and hands them to the Handler until the reader idles
-// (it starts a wait and returns) or the connection ends (it finishes it).
+// run reads messages and hands them to the Handler, waiting in place
+// between them (idleHere), until a pong hands the wait to a fresh goroutine
+// or the connection ends (it finishes it).
 // woke: the wait just ended, and NextReader reads (or reports the error or
 // deadline the wait ended with) before the reader may idle again.
 func (r *reader) run(woke bool) {
