@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -47,6 +48,9 @@ type Conn struct {
 	// idle is how the reader waits for data between messages; set after
 	// setSocket, before the reader starts, and used by the reader only.
 	idle idleReader
+	// parked is the reader while it is parked (reader.park), without a
+	// goroutine; whoever swaps it out starts one (unpark).
+	parked atomic.Pointer[reader]
 	// ping fires every PingInterval from the upgrade until the reader
 	// finishes, and makes a ping due (pingDue). Set with raw.
 	ping *time.Timer
@@ -208,6 +212,8 @@ func (c *Conn) onPingTimer() {
 	if start {
 		go c.writeLoop()
 	}
+	// The pong is waited for by a goroutine, under the read deadline.
+	c.unpark()
 }
 
 // enqueue queues f. A queue past its limits closes the connection with 1008
@@ -364,6 +370,7 @@ func (c *Conn) dropSocket() {
 	c.mu.Unlock()
 	if raw != nil {
 		_ = raw.Close()
+		c.unpark() // a parked reader learns of it
 	}
 }
 

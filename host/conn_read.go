@@ -22,14 +22,15 @@ var (
 // one to the Handler, in order, then finishes the connection. It runs in
 // one goroutine at a time, and its state is here rather than on a stack
 // because it moves between them: where the idle wait can be taken
-// (idleReader), an idle reader waits in a goroutine started for the wait
-// (wait), the first one and, once messages stopped coming, the one the
-// next pong hands the wait to (idleHere). A stack that grew while a message
-// was handled, or only while a read deadline was set, never shrinks below
-// 4 KiB, even blocked in a shallow frame; a fresh one is the 2 KiB a
-// goroutine starts with, and the wait fits in it. Where the wait cannot be
-// taken, the reader blocks in NextReader in one goroutine for the
-// connection's life.
+// (idleReader), an idle reader is parked without a goroutine (park) from
+// the handshake and from the first pong after messages stopped coming, and
+// otherwise waits in a goroutine started for the wait (wait) or in the one
+// that handled the last message (idleHere). A stack that grew while a
+// message was handled, or only while a read deadline was set, never
+// shrinks below 4 KiB, even blocked in a shallow frame; a fresh one is the
+// 2 KiB a goroutine starts with, and the wait fits in it. Where the wait
+// cannot be taken, the reader blocks in NextReader in one goroutine for
+// the connection's life.
 //
 // Owned by the goroutine running it: the one Server.startReader starts,
 // and from then on each one started by the last (run, wait), with nothing
@@ -46,7 +47,8 @@ type reader struct {
 	// the last one read to its end), and the idle wait may take pongs. A
 	// compressed message's reader may end before its last frame does.
 	atFrame       bool
-	writerStalled bool // holdWhileQueueHigh's
+	writerStalled bool   // holdWhileQueueHigh's
+	parkKey       uint64 // the epoll set's key for it (conn_park_linux.go); 0 until it first parks
 }
 
 // startReader starts c's reader, once the handshake is done; ip is its
@@ -75,7 +77,7 @@ func (s *Server) startReader(ctx context.Context, c *Conn, ip string) {
 		return nil
 	})
 	if c.idle.canWait() {
-		go r.wait()
+		r.park()
 		return
 	}
 	go r.run(false)
@@ -84,8 +86,8 @@ func (s *Server) startReader(ctx context.Context, c *Conn, ip string) {
 // extend sets the read deadline: PingInterval+PongTimeout from now.
 func (r *reader) extend() { _ = r.c.ws.SetReadDeadline(time.Now().Add(r.idleTime)) }
 
-// wait is the reader idle in a fresh goroutine: once there is data it
-// reads on in it.
+// wait is the reader idle in a fresh goroutine, started by unpark: once
+// there is data it reads on in it.
 func (r *reader) wait() {
 	if r.idleHere() {
 		r.run(true)
@@ -96,18 +98,18 @@ func (r *reader) wait() {
 // (idleReader.awaitData) with gorilla's read buffer lent out
 // (idleReader.release), and reports true once there is some (or an error
 // or the deadline) for NextReader. A pong the wait took extends the
-// deadline and hands the wait over to a fresh goroutine (wait): false,
-// the caller returns. So a goroutine whose stack grew while it handled a
-// message waits in place as long as messages keep coming, without a
-// goroutine started per message, and hands over to one of 2 KiB at the
-// first pong after they stopped, within a PingInterval.
+// deadline and parks the reader (park): false, the caller returns. So a
+// goroutine whose stack grew while it handled a message waits in place as
+// long as messages keep coming, without a goroutine started per message,
+// and the reader parks at the first pong after they stopped, within a
+// PingInterval.
 func (r *reader) idleHere() bool {
 	idle := &r.c.idle
 	idle.release()
 	if idle.awaitData(r.atFrame && !r.c.deflate) {
 		r.extend()
 		r.buf = nil // the last message's buffer is not kept by an idle connection
-		go r.wait()
+		r.park()
 		return false
 	}
 	idle.restore()
@@ -115,8 +117,8 @@ func (r *reader) idleHere() bool {
 }
 
 // run reads messages and hands them to the Handler, waiting in place
-// between them (idleHere), until a pong hands the wait to a fresh goroutine
-// or the connection ends (it finishes it).
+// between them (idleHere), until a pong parks the reader or the connection
+// ends (it finishes it).
 // woke: the wait just ended, and NextReader reads (or reports the error or
 // deadline the wait ended with) before the reader may idle again.
 func (r *reader) run(woke bool) {

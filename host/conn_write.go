@@ -55,6 +55,7 @@ func (c *Conn) writeLoop() {
 		c.mu.Unlock()
 		if err != nil {
 			_ = c.raw.Close()
+			c.unpark() // a parked reader learns of it
 			c.writerStopped()
 			return
 		}
@@ -149,4 +150,5 @@ func (c *Conn) awaitPeerClose(timeout time.Duration) {
 		t.Stop()
 	}
 	_ = c.raw.Close()
+	c.unpark() // a parked reader learns of it
 }

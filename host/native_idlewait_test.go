@@ -1,3 +1,5 @@
+//go:build linux
+
 package host_test
 
 import (
@@ -12,11 +14,12 @@ import (
 	"github.com/wshost/wshost/host/hosttest"
 )
 
-// readerWaits says where the connections' readers wait: in the shallow idle
-// wait on the socket, or inside gorilla/websocket's NextReader.
-func readerWaits() (shallow, inGorilla int) {
+// readerWaits says where the connections' readers wait: idle (parked, or
+// in the shallow wait on the socket), or inside gorilla/websocket's
+// NextReader.
+func readerWaits() (idle, inGorilla int) {
 	fresh, inPlace, inGorilla := readerGoroutines()
-	return fresh + inPlace, inGorilla
+	return host.ParkedReaders() + fresh + inPlace, inGorilla
 }
 
 // readerGoroutines says where the connections' readers wait: in the idle
@@ -54,16 +57,19 @@ func waitShallow(t *testing.T, what string) {
 	})
 }
 
-// An idle reader waits on the socket in a shallow frame, not in
-// NextReader; messages that arrive in pieces, several in one segment, and
-// pongs (which the wait consumes itself) are all handled on that path.
+// An idle reader is parked, or waits on the socket in a shallow frame, not
+// in NextReader; messages that arrive in pieces, several in one segment,
+// and pongs (which the wait consumes itself) are all handled on that path.
 func TestIdleReaderWaitsOnTheSocket(t *testing.T) {
 	rec := newRecorder(t)
 	srv := newServer(t, host.Config{})
 	mount(t, srv, "iw", rec, host.Limits{})
 	c := dialRaw(t, srv, "/ws/iw?name=a")
 	id := rec.id(t, "a")
-	waitShallow(t, "the reader waits on the socket after the handshake")
+	hosttest.Eventually(t, "the reader is parked after the handshake", func() bool {
+		f, p, g := readerGoroutines()
+		return host.ParkedReaders() == 1 && f+p+g == 0
+	})
 
 	// A message in pieces: the wait ends with its first bytes, and gorilla
 	// reads the rest.
@@ -92,7 +98,11 @@ func TestIdleReaderWaitsOnTheSocket(t *testing.T) {
 	// Pongs: alone, several with a message behind them in one segment,
 	// with a payload; the wait takes them and the message comes through.
 	pong := frame(true, 0, opPong, nil, true)
-	c.write(pong)
+	c.write(pong) // unsolicited, as RFC 6455 allows: it parks the reader
+	hosttest.Eventually(t, "a pong parks the reader", func() bool {
+		f, p, g := readerGoroutines()
+		return host.ParkedReaders() == 1 && f+p+g == 0
+	})
 	c.write(pong, frame(true, 0, opPong, []byte(strings.Repeat("p", 125)), true), textFrame("after pongs"))
 	if got := c.readMessage(); got != "after pongs" {
 		t.Fatalf("echo %q", got)
@@ -123,15 +133,15 @@ func TestIdleReaderWaitsOnTheSocket(t *testing.T) {
 // Pongs taken by the idle wait keep the connection alive as gorilla's pong
 // handler does: a client that answers every ping with a raw pong frame, and
 // sends nothing else, outlives many idle timeouts without its reader
-// leaving the wait; one that stops answering is dropped.
+// leaving the wait (each ping unparks it to wait for the pong, each pong
+// parks it again); one that stops answering is dropped.
 func TestIdleWaitPongsExtendTheDeadline(t *testing.T) {
 	rec := newRecorder(t)
 	srv := newServer(t, host.Config{PingInterval: 50 * time.Millisecond, PongTimeout: 50 * time.Millisecond})
 	mount(t, srv, "iw", rec, host.Limits{})
 	c := dialRaw(t, srv, "/ws/iw?name=a")
 	id := rec.id(t, "a")
-	// After a message the reader waits in the goroutine that handled it;
-	// the first pong hands the wait over to a fresh one.
+	// After a message the reader waits in the goroutine that handled it.
 	c.write(textFrame("hi"))
 	if got := c.readMessage(); got != "hi" {
 		t.Fatalf("echo %q", got)
@@ -151,9 +161,12 @@ func TestIdleWaitPongsExtendTheDeadline(t *testing.T) {
 		pings++
 		c.write(frame(true, 0, opPong, f.payload, true))
 		// Had gorilla read the pong, its reader would stay in NextReader.
-		hosttest.Eventually(t, "the reader waits in a fresh goroutine after a pong", func() bool {
+		// Parked until the next ping, then waiting for its pong in a fresh
+		// goroutine: never in the goroutine that handled the message, nor
+		// in gorilla.
+		hosttest.Eventually(t, "the reader idles after a pong", func() bool {
 			f, p, g := readerGoroutines()
-			return f == 1 && p == 0 && g == 0
+			return host.ParkedReaders()+f == 1 && p+g == 0
 		})
 	}
 	if rec.isClosed(id) {
@@ -178,14 +191,9 @@ func stackInuse() uint64 {
 	return ms.StackInuse
 }
 
-// An idle connection's reader holds a stack of 2 KiB: it waits in a
-// goroutine started for the wait, not in the HTTP handler's or any other
-// whose stack grew (the GC never shrinks one below 4 KiB once it did), and
-// the wait fits in the 2 KiB a goroutine starts with.
-func TestIdleReaderStackIsSmall(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector deepens stacks")
-	}
+// An idle connection's reader holds no stack: it is parked, without a
+// goroutine.
+func TestIdleReaderHoldsNoStack(t *testing.T) {
 	const n = 500
 	rec := newRecorder(t)
 	srv := newServer(t, host.Config{})
@@ -195,13 +203,41 @@ func TestIdleReaderStackIsSmall(t *testing.T) {
 	for i := range clients {
 		clients[i] = srv.Dial(t, fmt.Sprintf("/ws/iw?name=c%d", i))
 	}
-	hosttest.Eventually(t, "every reader waits on its socket", func() bool {
-		s, g := readerWaits()
-		return s == n && g == 0
-	})
-	perConn := (stackInuse() - before) / n
+	hosttest.Eventually(t, "every reader is parked", func() bool { return host.ParkedReaders() == n })
+	perConn := (int64(stackInuse()) - int64(before)) / n
 	t.Logf("%d bytes of stack per idle connection", perConn)
-	if perConn > 3<<10 {
-		t.Errorf("%d bytes of stack per idle connection, want about 2 KiB", perConn)
+	if perConn > 1<<10 {
+		t.Errorf("%d bytes of stack per idle connection, want none", perConn)
 	}
+}
+
+// Two Servers in one process number their connections alike: parked
+// readers of both are told apart, and each wakes for its own socket.
+func TestParkedReadersOfTwoServers(t *testing.T) {
+	rec1, rec2 := newRecorder(t), newRecorder(t)
+	srv1, srv2 := newServer(t, host.Config{}), newServer(t, host.Config{})
+	mount(t, srv1, "p", rec1, host.Limits{})
+	mount(t, srv2, "p", rec2, host.Limits{})
+	c1 := dialRaw(t, srv1, "/ws/p?name=a")
+	c2 := dialRaw(t, srv2, "/ws/p?name=a")
+	id1, id2 := rec1.id(t, "a"), rec2.id(t, "a")
+	if id1 != id2 {
+		t.Fatalf("ids %v and %v: the test wants them equal", id1, id2)
+	}
+	hosttest.Eventually(t, "both parked", func() bool { return host.ParkedReaders() == 2 })
+	c2.write(textFrame("two"))
+	if got := c2.readMessage(); got != "two" {
+		t.Fatalf("echo %q", got)
+	}
+	c1.write(textFrame("one"))
+	if got := c1.readMessage(); got != "one" {
+		t.Fatalf("echo %q", got)
+	}
+	_ = c1.nc.Close()
+	rec1.waitClosed(t, id1)
+	if rec2.isClosed(id2) {
+		t.Fatal("the other server's connection closed")
+	}
+	c2.write(closeFrame(1000, ""))
+	c2.expectClose(1000)
 }
