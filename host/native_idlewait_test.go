@@ -241,3 +241,24 @@ func TestParkedReadersOfTwoServers(t *testing.T) {
 	c2.write(closeFrame(1000, ""))
 	c2.expectClose(1000)
 }
+
+// A parked reader learns that the host closed the socket: a close the
+// peer never answers ends when CloseTimeout drops the connection, with the
+// reader parked all along (a ping would unpark it only after 20 s).
+func TestParkedReaderSeesTheHostDropTheSocket(t *testing.T) {
+	rec := newRecorder(t)
+	srv := newServer(t, host.Config{CloseTimeout: 50 * time.Millisecond})
+	ep := mount(t, srv, "p", rec, host.Limits{})
+	c := dialRaw(t, srv, "/ws/p?name=silent")
+	id := rec.id(t, "silent")
+	hosttest.Eventually(t, "parked", func() bool { return host.ParkedReaders() == 1 })
+	if err := ep.Close(id, 4000, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	checkEnding(t, rec.waitClosed(t, id), 0, 4000)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close after %v, want about CloseTimeout", d)
+	}
+	c.expectClose(4000)
+}
