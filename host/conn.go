@@ -3,8 +3,12 @@ package host
 import (
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -20,8 +24,8 @@ const (
 )
 
 // Conn is one client connection. Open runs in the HTTP handler goroutine;
-// after the handshake the reader goroutine (Server.readConn) takes over and
-// is the only caller of the Handler for it. Its writer
+// after the handshake its reader (reader, started by Server.startReader)
+// takes over and is the only caller of the Handler for it. Its writer
 // goroutine runs only while there is something to write (queued frames, a
 // due ping, the close frame): whoever gives it work when none runs starts it
 // (startWriterLocked), and it returns once the queue is empty, so an idle
@@ -39,15 +43,17 @@ type Conn struct {
 	ws  *websocket.Conn // reader side; nil until the upgrade
 	raw net.Conn        // the socket; written only by the writer
 	// deflate: permessage-deflate was negotiated. Set with raw, under mu,
-	// before any writer starts; read only by the writers.
+	// before any writer starts; read by the writers and the reader.
 	deflate bool
+	// idle is how the reader waits for data between messages; set after
+	// setSocket, before the reader starts, and used by the reader only.
+	idle idleReader
+	// parked is the reader while it is parked (reader.park), without a
+	// goroutine; whoever swaps it out starts one (unpark).
+	parked atomic.Pointer[reader]
 	// ping fires every PingInterval from the upgrade until the reader
 	// finishes, and makes a ping due (pingDue). Set with raw.
 	ping *time.Timer
-
-	wrote      chan struct{} // cap 1: the writer wrote a batch, or returned; read by the reader only
-	peerClosed chan struct{} // closed when the peer's close frame arrived
-	readerGone chan struct{} // closed when the reader stopped reading
 
 	mu    sync.Mutex
 	state connState
@@ -67,31 +73,90 @@ type Conn struct {
 	closeReason string
 	errKind     ErrorKind // reported with Error before Close; 0 for none
 	errText     string
-	attrs       map[string]string
-	peerClosing bool
+	attrs       []connAttr // a slice, not a map: a connection has a few at most
+	peerClosing bool       // the peer's close frame arrived
+	readerDone  bool       // the reader stopped reading
+	// closeWait is made by the writer that sent the close frame when it
+	// waits for the peer's close frame or the reader's end, and closed
+	// (then cleared) by whichever of them comes first: an open connection
+	// holds no channel for its closing.
+	closeWait chan struct{}
+	// wrote (cap 1) gets a token when the writer wrote a batch or returned.
+	// Made by the reader the first time it waits for the writer
+	// (wroteLocked), and kept: a connection whose reader never did holds
+	// none. Only the reader receives.
+	wrote chan struct{}
 
 	roomsMu   sync.Mutex
-	rooms     map[string]struct{}
-	roomsDone bool // leaveAll ran: no more joins
+	rooms     []string // sorted; a slice, not a map: most connections are in one room or few
+	roomsDone bool     // leaveAll ran: no more joins
 }
 
-// connInfo is what the handshake said about a connection. Immutable.
+// connInfo is what the handshake said about a connection, as compact as
+// an idle connection can hold it: the query and the headers are kept as
+// text and looked up when asked (lookup). Immutable.
 type connInfo struct {
 	remoteAddr  string
 	path        string
-	query       url.Values
-	header      http.Header
+	rawQuery    string // the request's, still escaped
+	header      string // the request's header fields, packed (packHeader)
 	subprotocol string
+}
+
+// packHeader packs h into one string of "Key:value\n" lines, a line per
+// value, in the order of each key's values. A field name holds no ':' or
+// newline and net/http accepts no newline in a value, so the lines parse
+// back unambiguously (headerValue).
+func packHeader(h http.Header) string {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 2
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for k, vs := range h {
+		for _, v := range vs {
+			b.WriteString(k)
+			b.WriteByte(':')
+			b.WriteString(v)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// headerValue returns the first value of the header field name in packed
+// (packHeader), as http.Header.Get would of the header it packs.
+func headerValue(packed, name string) (string, bool) {
+	key := textproto.CanonicalMIMEHeaderKey(name)
+	for line := range strings.Lines(packed) {
+		if v, ok := strings.CutPrefix(line, key); ok && strings.HasPrefix(v, ":") {
+			return strings.TrimSuffix(v[1:], "\n"), true
+		}
+	}
+	return "", false
+}
+
+// queryValue returns the first value of the query parameter name in
+// rawQuery, as url.URL.Query would.
+func queryValue(rawQuery, name string) (string, bool) {
+	if rawQuery == "" {
+		return "", false
+	}
+	vs, _ := url.ParseQuery(rawQuery)
+	if v := vs[name]; len(v) > 0 {
+		return v[0], true
+	}
+	return "", false
 }
 
 func newConn(id ConnID, ep *Endpoint, info connInfo) *Conn {
 	return &Conn{
-		id:         id,
-		ep:         ep,
-		info:       info,
-		wrote:      make(chan struct{}, 1),
-		peerClosed: make(chan struct{}),
-		readerGone: make(chan struct{}),
+		id:   id,
+		ep:   ep,
+		info: info,
 	}
 }
 
@@ -147,6 +212,8 @@ func (c *Conn) onPingTimer() {
 	if start {
 		go c.writeLoop()
 	}
+	// The pong is waited for by a goroutine, under the read deadline.
+	c.unpark()
 }
 
 // enqueue queues f. A queue past its limits closes the connection with 1008
@@ -224,11 +291,32 @@ func (c *Conn) onPeerClose(code int, reason string) {
 		c.closeCode, c.closeReason = code, reason
 		c.closeFrame = newCloseFrame(code, "") // echo the code (RFC 6455 §5.5.1)
 	}
+	c.endCloseWaitLocked()
 	start := c.startWriterLocked()
 	c.mu.Unlock()
-	close(c.peerClosed)
 	if start {
 		go c.writeLoop()
+	}
+}
+
+// wroteLocked returns c.wrote, made if need be, for the reader to wait on.
+// c.mu must be held: a writer that changed what the reader looked at in an
+// earlier critical section had no channel to tell, and one that changes it
+// later finds this one.
+func (c *Conn) wroteLocked() chan struct{} {
+	if c.wrote == nil {
+		c.wrote = make(chan struct{}, 1)
+	}
+	return c.wrote
+}
+
+// endCloseWaitLocked ends the close frame's writer's wait for the peer's
+// close frame, if it waits: the frame arrived or the reader stopped. c.mu
+// must be held.
+func (c *Conn) endCloseWaitLocked() {
+	if c.closeWait != nil {
+		close(c.closeWait)
+		c.closeWait = nil
 	}
 }
 
@@ -282,6 +370,7 @@ func (c *Conn) dropSocket() {
 	c.mu.Unlock()
 	if raw != nil {
 		_ = raw.Close()
+		c.unpark() // a parked reader learns of it
 	}
 }
 
@@ -289,22 +378,35 @@ func (c *Conn) dropSocket() {
 func (c *Conn) attr(key string) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.attrs[key]
-	return v, ok
+	for _, a := range c.attrs {
+		if a.key == key {
+			return a.val, true
+		}
+	}
+	return "", false
 }
 
+// setAttr sets key to val; "" removes it.
 func (c *Conn) setAttr(key, val string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if val == "" {
-		delete(c.attrs, key)
-		return
+	for i, a := range c.attrs {
+		if a.key == key {
+			if val == "" {
+				c.attrs = slices.Delete(c.attrs, i, i+1)
+			} else {
+				c.attrs[i].val = val
+			}
+			return
+		}
 	}
-	if c.attrs == nil {
-		c.attrs = make(map[string]string)
+	if val != "" {
+		c.attrs = append(c.attrs, connAttr{key, val})
 	}
-	c.attrs[key] = val
 }
+
+// connAttr is an attribute set with ConnSet.
+type connAttr struct{ key, val string }
 
 func (c *Conn) clearAttrs() {
 	c.mu.Lock()

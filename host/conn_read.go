@@ -18,15 +18,57 @@ var (
 	errMessageTooBig = errors.New("message over the limit")
 )
 
-// readLoop is the connection's reader: it runs in the reader goroutine
-// (Server.readConn) and hands each whole message to the Handler, in order.
-func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
-	idle := cfg.PingInterval + cfg.PongTimeout
-	extend := func() { _ = c.ws.SetReadDeadline(time.Now().Add(idle)) }
-	extend()
-	c.ws.SetPongHandler(func(string) error { extend(); return nil })
+// reader is a connection's reader: it reads messages and hands each whole
+// one to the Handler, in order, then finishes the connection. It runs in
+// one goroutine at a time, and its state is here rather than on a stack
+// because it moves between them: where the idle wait can be taken
+// (idleReader), an idle reader is parked without a goroutine (park) from
+// the handshake and from the first pong after messages stopped coming, and
+// otherwise waits in a goroutine started for the wait (wait) or in the one
+// that handled the last message (idleHere). A stack that grew while a
+// message was handled, or only while a read deadline was set, never
+// shrinks below 4 KiB, even blocked in a shallow frame; a fresh one is the
+// 2 KiB a goroutine starts with, and the wait fits in it. Where the wait
+// cannot be taken, the reader blocks in NextReader in one goroutine for
+// the connection's life.
+//
+// Owned by the goroutine running it: the one Server.startReader starts,
+// and from then on each one started by the last (run, wait), with nothing
+// read after the go statement.
+type reader struct {
+	c        *Conn
+	ctx      context.Context
+	ip       string        // the admission's, released at the end
+	idleTime time.Duration // PingInterval+PongTimeout: the read deadline after each read
+	rate     *rateLimiter  // nil: no rate limits
+	maxMsg   int           // the limit serveConn gave gorilla/websocket, which counts wire bytes
+	buf      []byte
+	// atFrame: gorilla expects a frame header next (no message begun, or
+	// the last one read to its end), and the idle wait may take pongs. A
+	// compressed message's reader may end before its last frame does.
+	atFrame       bool
+	writerStalled bool   // holdWhileQueueHigh's
+	parkKey       uint64 // the epoll set's key for it (conn_park_linux.go); 0 until it first parks
+}
+
+// startReader starts c's reader, once the handshake is done; ip is its
+// admission (Server.admitConn), released when the reader ends. It runs in
+// the goroutine that upgraded the connection and returns at once.
+func (s *Server) startReader(ctx context.Context, c *Conn, ip string) {
+	cfg := &s.cfg
+	r := &reader{
+		c:        c,
+		ctx:      ctx,
+		ip:       ip,
+		idleTime: cfg.PingInterval + cfg.PongTimeout,
+		rate:     newRateLimiter(c.ep.Limits()),
+		maxMsg:   c.ep.Limits().MaxMessageBytes,
+		atFrame:  true,
+	}
+	r.extend()
+	c.ws.SetPongHandler(func(string) error { r.extend(); return nil })
 	c.ws.SetPingHandler(func(data string) error {
-		extend()
+		r.extend()
 		_ = c.enqueue(newFrame(opPong, []byte(data)))
 		return nil
 	})
@@ -34,22 +76,68 @@ func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 		c.onPeerClose(code, text)
 		return nil
 	})
+	if c.idle.canWait() {
+		r.park()
+		return
+	}
+	go r.run(false)
+}
 
-	rate := newRateLimiter(c.ep.Limits()) // nil: no rate limits
-	// The limit serveConn gave gorilla/websocket, which counts wire bytes.
-	maxMsg := c.ep.Limits().MaxMessageBytes
-	var buf []byte
-	writerStalled := false
+// extend sets the read deadline: PingInterval+PongTimeout from now.
+func (r *reader) extend() { _ = r.c.ws.SetReadDeadline(time.Now().Add(r.idleTime)) }
+
+// wait is the reader idle in a fresh goroutine, started by unpark: once
+// there is data it reads on in it.
+func (r *reader) wait() {
+	if r.idleHere() {
+		r.run(true)
+	}
+}
+
+// idleHere waits for data in the running goroutine, on the socket
+// (idleReader.awaitData) with gorilla's read buffer lent out
+// (idleReader.release), and reports true once there is some (or an error
+// or the deadline) for NextReader. A pong the wait took extends the
+// deadline and parks the reader (park): false, the caller returns. So a
+// goroutine whose stack grew while it handled a message waits in place as
+// long as messages keep coming, without a goroutine started per message,
+// and the reader parks at the first pong after they stopped, within a
+// PingInterval.
+func (r *reader) idleHere() bool {
+	idle := &r.c.idle
+	idle.release()
+	if idle.awaitData(r.atFrame && !r.c.deflate) {
+		r.extend()
+		r.buf = nil // the last message's buffer is not kept by an idle connection
+		r.park()
+		return false
+	}
+	idle.restore()
+	return true
+}
+
+// run reads messages and hands them to the Handler, waiting in place
+// between them (idleHere), until a pong parks the reader or the connection
+// ends (it finishes it).
+// woke: the wait just ended, and NextReader reads (or reports the error or
+// deadline the wait ended with) before the reader may idle again.
+func (r *reader) run(woke bool) {
+	c := r.c
 	for {
-		if c.holdWhileQueueHigh(&writerStalled) {
-			extend() // the peer took data meanwhile
+		if c.holdWhileQueueHigh(&r.writerStalled) {
+			r.extend() // the peer took data meanwhile
 		}
-		typ, r, err := c.ws.NextReader()
-		if err != nil {
-			c.finish(ctx, err)
+		if !woke && c.idle.canWait() && !r.idleHere() {
 			return
 		}
-		buf, err = readMessage(r, buf[:0], typ == websocket.TextMessage, maxMsg)
+		woke = false
+		typ, rd, err := c.ws.NextReader()
+		if err != nil {
+			r.end(err)
+			return
+		}
+		r.buf, err = readMessage(rd, r.buf[:0], typ == websocket.TextMessage, r.maxMsg)
+		r.atFrame = err == nil
 		if err != nil {
 			if errors.Is(err, errInvalidUTF8) {
 				// Fail fast, then keep reading until the peer's close frame.
@@ -60,26 +148,35 @@ func (c *Conn) readLoop(ctx context.Context, cfg *Config) {
 				// A compressed message inflating past the limit: the same
 				// 1009 gorilla/websocket sends for one too big on the wire.
 				_ = c.startClose(CloseTooBig, "", KindProtocol,
-					fmt.Sprintf("protocol: message over the limit of %d bytes (decompressed)", maxMsg))
+					fmt.Sprintf("protocol: message over the limit of %d bytes (decompressed)", r.maxMsg))
 				continue
 			}
-			c.finish(ctx, err)
+			r.end(err)
 			return
 		}
-		extend()
+		r.extend()
 		c.ep.stats.msgsIn.add(c.id, 1)
-		c.ep.stats.bytesIn.add(c.id, uint64(len(buf)))
+		c.ep.stats.bytesIn.add(c.id, uint64(len(r.buf)))
 		if !c.isOpen() {
 			continue // closing: messages that race the close are not delivered
 		}
-		if rate != nil && !c.withinRate(rate, len(buf)) {
+		if r.rate != nil && !c.withinRate(r.rate, len(r.buf)) {
 			continue // closing with 1008; read on until the peer's close frame
 		}
-		c.ep.dispatchMessage(ctx, c, buf, typ == websocket.BinaryMessage)
-		if cap(buf) > 64<<10 {
-			buf = nil // don't pin a large buffer to an idle connection
+		c.ep.dispatchMessage(r.ctx, c, r.buf, typ == websocket.BinaryMessage)
+		if cap(r.buf) > 64<<10 {
+			r.buf = nil // don't pin a large buffer to an idle connection
 		}
 	}
+}
+
+// end finishes the connection once the reader stopped reading, and
+// releases what serveWebSocket took for it.
+func (r *reader) end(readErr error) {
+	srv := r.c.ep.srv
+	r.c.finish(r.ctx, readErr)
+	srv.releaseConn(r.ip)
+	srv.conns.Done()
 }
 
 // readerHoldMax is how long the reader waits for the writer to make progress
@@ -108,13 +205,17 @@ func (c *Conn) holdWhileQueueHigh(stalled *bool) (held bool) {
 		c.mu.Lock()
 		high := c.state == stateOpen &&
 			(c.queuedMsgs > lim.SendQueueMessages/2 || c.queuedBytes > lim.SendQueueBytes/2)
+		var wrote chan struct{}
+		if high {
+			wrote = c.wroteLocked()
+		}
 		c.mu.Unlock()
 		if !high {
 			return held
 		}
 		if *stalled {
 			select {
-			case <-c.wrote: // it moves again
+			case <-wrote: // it moves again
 				*stalled = false
 				held = true
 				continue
@@ -128,7 +229,7 @@ func (c *Conn) holdWhileQueueHigh(stalled *bool) (held bool) {
 			timer.Reset(readerHoldMax)
 		}
 		select {
-		case <-c.wrote: // progress, or the writer stopped (then the state changed or the queue emptied)
+		case <-wrote: // progress, or the writer stopped (then the state changed or the queue emptied)
 			held = true
 		case <-timer.C:
 			*stalled = true
@@ -215,12 +316,13 @@ func (c *Conn) finish(ctx context.Context, readErr error) {
 	}
 	ioFailure := c.state == stateOpen
 	c.failLocked(readFailure(readErr, c.ep.srv.cfg))
+	c.readerDone = true
+	c.endCloseWaitLocked()
 	// Nothing is queued from here on (the state is not open): a writer
 	// flushes what is left, the close frame last.
 	start := c.startWriterLocked()
 	c.mu.Unlock()
 	c.ping.Stop() // it re-arms only while open
-	close(c.readerGone)
 	if ioFailure {
 		_ = c.raw.Close() // nothing more can reach the peer
 	}
@@ -246,7 +348,10 @@ func (c *Conn) waitWriter(d time.Duration) {
 	for {
 		c.mu.Lock()
 		running := c.writing
-		if !running {
+		var wrote chan struct{}
+		if running {
+			wrote = c.wroteLocked()
+		} else {
 			c.writerEnded = true
 		}
 		c.mu.Unlock()
@@ -254,7 +359,7 @@ func (c *Conn) waitWriter(d time.Duration) {
 			break
 		}
 		select {
-		case <-c.wrote: // progress or a stop: look again
+		case <-wrote: // progress or a stop: look again
 		case <-timedOut:
 			_ = c.raw.Close()
 			timedOut = nil // from now on the writer fails at once

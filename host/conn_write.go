@@ -59,6 +59,7 @@ func (c *Conn) writeLoop() {
 		c.mu.Unlock()
 		if err != nil {
 			_ = c.raw.Close()
+			c.unpark() // a parked reader learns of it
 			c.writerStopped()
 			return
 		}
@@ -82,10 +83,18 @@ func (c *Conn) writerStopped() {
 	c.notifyReader()
 }
 
-// notifyReader tells the reader the writer made progress or stopped.
+// notifyReader tells the reader the writer made progress or stopped, if
+// it ever waited for the writer (Conn.wrote). Called after the change, in a
+// critical section of c.mu of its own.
 func (c *Conn) notifyReader() {
+	c.mu.Lock()
+	wrote := c.wrote
+	c.mu.Unlock()
+	if wrote == nil {
+		return
+	}
 	select {
-	case c.wrote <- struct{}{}:
+	case wrote <- struct{}{}:
 	default:
 	}
 }
@@ -129,14 +138,23 @@ func (c *Conn) takeBatch(batch []*Frame) ([]*Frame, *Frame, *Frame) {
 // or the timeout) after the host's close frame went out, then drops the TCP
 // connection: the server closes first (RFC 6455 §7.1.1).
 func (c *Conn) awaitPeerClose(timeout time.Duration) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-c.peerClosed:
-	case <-c.readerGone:
-	case <-t.C:
+	c.mu.Lock()
+	var wait chan struct{}
+	if !c.peerClosing && !c.readerDone {
+		c.closeWait = make(chan struct{})
+		wait = c.closeWait
+	}
+	c.mu.Unlock()
+	if wait != nil {
+		t := time.NewTimer(timeout)
+		select {
+		case <-wait:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 	_ = c.raw.Close()
+	c.unpark() // a parked reader learns of it
 }
 
 // writeScratch is a writer run's batch and buffer list, kept in a pool so

@@ -11,13 +11,24 @@
 //
 // # Goroutines
 //
-// Each connection has one goroutine for as long as it lives, its reader,
-// and a writer goroutine only while there is something to write. The HTTP
+// Each connection has a reader, which holds a goroutine except while it
+// is parked (below), and a writer goroutine only while there is something
+// to write. The HTTP
 // handler goroutine performs Open and the handshake, starts the reader and
 // returns (so net/http frees its buffers for the connection); the reader
 // reads messages and calls the Handler, one event at a time, so a
-// connection's events stay in order. The writer is the only goroutine that writes the socket after
-// the handshake. Whoever gives it work while none runs — a send, a
+// connection's events stay in order. On a plain TCP socket on Linux the
+// reader waits for the socket to become readable in a shallow frame, in
+// place while messages keep coming; from the handshake and from the first
+// pong after they stopped it parks: it holds no goroutine, its socket is in
+// the host's epoll set, and a goroutine is started for it when the socket
+// has data or hangs up, when a ping goes out (to wait for the pong under
+// the read deadline), or when the host closes the socket. At most one of
+// the reader's goroutines runs at a time, each starting the next. On TLS
+// it blocks in one goroutine for the connection's life.
+//
+// The writer is the only goroutine that writes the socket after the
+// handshake. Whoever gives it work while none runs — a send, a
 // broadcast, a close, the connection's ping timer (a time.AfterFunc) —
 // starts it, under Conn.mu, so at most one runs at a time; it drains the
 // connection's bounded send queue, coalescing queued frames into one write,

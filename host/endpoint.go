@@ -166,16 +166,14 @@ func (ep *Endpoint) Join(id ConnID, room string) error {
 		// would keep it in the room for good.
 		return fmt.Errorf("join connection %d: %w", id, ErrClosed)
 	}
-	if _, ok := c.rooms[room]; ok {
+	i, in := slices.BinarySearch(c.rooms, room)
+	if in {
 		return nil
 	}
 	if err := ep.srv.cfg.Broker.Join(ep.name, room, c); err != nil {
 		return fmt.Errorf("join %q: %w", room, err)
 	}
-	if c.rooms == nil {
-		c.rooms = make(map[string]struct{})
-	}
-	c.rooms[room] = struct{}{}
+	c.rooms = slices.Insert(c.rooms, i, room)
 	return nil
 }
 
@@ -190,10 +188,14 @@ func (ep *Endpoint) Leave(id ConnID, room string) error {
 	}
 	c.roomsMu.Lock()
 	defer c.roomsMu.Unlock()
-	if _, ok := c.rooms[room]; !ok {
+	i, in := slices.BinarySearch(c.rooms, room)
+	if !in {
 		return fmt.Errorf("connection %d is not in room %q: %w", id, room, ErrNotFound)
 	}
-	delete(c.rooms, room)
+	c.rooms = slices.Delete(c.rooms, i, i+1)
+	if len(c.rooms) == 0 {
+		c.rooms = nil
+	}
 	return ep.srv.cfg.Broker.Leave(ep.name, room, c)
 }
 
@@ -202,7 +204,7 @@ func (ep *Endpoint) leaveAll(c *Conn) {
 	c.roomsMu.Lock()
 	defer c.roomsMu.Unlock()
 	c.roomsDone = true
-	for room := range c.rooms {
+	for _, room := range c.rooms {
 		if err := ep.srv.cfg.Broker.Leave(ep.name, room, c); err != nil {
 			ep.log.Warn("leave on close", "conn", c.id, "room", room, "err", err)
 		}
@@ -258,12 +260,8 @@ func (ep *Endpoint) ConnRooms(id ConnID, dst []string) ([]string, error) {
 		return dst, err
 	}
 	c.roomsMu.Lock()
-	start := len(dst)
-	for room := range c.rooms {
-		dst = append(dst, room)
-	}
+	dst = append(dst, c.rooms...)
 	c.roomsMu.Unlock()
-	slices.Sort(dst[start:])
 	return dst, nil
 }
 
@@ -317,13 +315,9 @@ func (in *connInfo) lookup(c *Conn, key string) (string, bool) {
 	}
 	switch prefix {
 	case "query":
-		if vs, ok := in.query[name]; ok && len(vs) > 0 {
-			return vs[0], true
-		}
+		return queryValue(in.rawQuery, name)
 	case "header":
-		if vs := in.header.Values(name); len(vs) > 0 {
-			return vs[0], true
-		}
+		return headerValue(in.header, name)
 	case "attr":
 		return c.attr(name)
 	}

@@ -22,8 +22,9 @@ func writerGoroutines() int {
 	}
 }
 
-// An idle connection holds one goroutine, its reader: the writer runs only
-// while there is something to write, and starts again for the next message.
+// An idle connection holds at most one goroutine, its reader's (none while
+// it is parked): the writer runs only while there is something to write,
+// and starts again for the next message.
 func TestIdleConnHoldsNoWriter(t *testing.T) {
 	const n = 20
 	rec := newRecorder(t)

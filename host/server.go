@@ -65,10 +65,11 @@ func New(cfg Config) *Server {
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout:  cfg.HandshakeTimeout,
 		EnableCompression: cfg.Compression.Enabled,
-		// gorilla reads frames through a buffer of its own of this size
-		// instead of keeping net/http's 4 KiB one, which every idle
-		// connection would hold.
-		ReadBufferSize: readBufferSize,
+		// gorilla reads frames through the readBufferSize buffer the
+		// hijack hands it (hijackWriter) instead of net/http's 4 KiB one,
+		// which every idle connection would hold; the reader looks at it
+		// before it waits for data (idleReader).
+		ReadBufferSize: 0,
 		// The host writes frames itself (conn_write.go), so gorilla never
 		// needs a write buffer; with a pool it keeps none per connection
 		// instead of net/http's hijacked 4 KiB one.
@@ -243,18 +244,12 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	readerStarted = true
-	go s.readConn(ctx, c, ip)
-}
-
-// readConn is a connection's reader goroutine, started once the handshake
-// is done; it ends when the connection does. The HTTP handler goroutine that
-// upgraded the connection returns instead of reading, so net/http lets go
-// of its per-connection state (buffered reader and writers, the request)
-// and the reader's stack is no deeper than the reading needs.
-func (s *Server) readConn(ctx context.Context, c *Conn, ip string) {
-	defer s.conns.Done()
-	defer s.releaseConn(ip)
-	c.readLoop(ctx, &s.cfg)
+	// The reader runs in goroutines of its own, from here to the
+	// connection's end. This HTTP handler goroutine returns instead of
+	// reading, so net/http lets go of its per-connection state (buffered
+	// reader and writers, the request) and the reader's stack is no deeper
+	// than the reading needs.
+	s.startReader(ctx, c, ip)
 }
 
 func (s *Server) isClosing() bool {
@@ -302,15 +297,18 @@ func (s *Server) selectSubprotocol(r *http.Request) string {
 }
 
 // serveConn runs Open and upgrades. It returns the upgraded connection, for
-// readConn to read, and the context of its Handler calls; nil when Open
+// its reader (startReader), and the context of its Handler calls; nil when Open
 // rejected it or the upgrade failed (the response or Close went out).
 func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request) (*Conn, context.Context) {
-	ctx := context.WithoutCancel(r.Context())
+	// Not the request's context: the reader would keep its chain (the
+	// request's and net/http's connection contexts) for the connection's
+	// life, and no Handler needs its values or its cancellation.
+	ctx := context.Background()
 	info := connInfo{
 		remoteAddr:  r.RemoteAddr,
 		path:        r.URL.Path,
-		query:       r.URL.Query(),
-		header:      r.Header,
+		rawQuery:    r.URL.RawQuery,
+		header:      packHeader(r.Header),
 		subprotocol: s.selectSubprotocol(r),
 	}
 	c := newConn(s.ids.next(), ep, info)
@@ -370,13 +368,15 @@ func (s *Server) serveConn(ep *Endpoint, w http.ResponseWriter, r *http.Request)
 	}
 	hw.conn.onClose.Store(&onClose)
 	c.setSocket(ws, hw.conn.Conn, hw.conn.deflate) // starts the ping timer and the writer for Open's frames
+	c.idle = newIdleReader(hw.conn.Conn, hw.conn, hw.br)
 	return c, ctx
 }
 
 // readBufferSize is the size of gorilla/websocket's read buffer per
 // connection. A frame header (14 bytes at most) and a control frame (125
 // bytes of payload) must fit; a message's payload bigger than it is read
-// straight into the reader's message buffer.
+// straight into the reader's message buffer. gorilla keeps the hijack's
+// buffer only when it is over 256 bytes.
 const readBufferSize = 512
 
 // noWriteBuffers is the write buffer pool gorilla/websocket gets: it writes
@@ -389,11 +389,15 @@ type noWriteBuffers struct{}
 func (noWriteBuffers) Get() any  { return nil }
 func (noWriteBuffers) Put(x any) {}
 
-// hijackWriter hands gorilla/websocket an interceptConn when it hijacks.
-// Owned by the goroutine serving the request.
+// hijackWriter hands gorilla/websocket an interceptConn when it hijacks,
+// and a read buffer of readBufferSize bytes (br), which gorilla then reads
+// frames through (Upgrader.ReadBufferSize 0 reuses the hijack's) and the
+// reader looks at before it waits for data. Owned by the goroutine serving
+// the request.
 type hijackWriter struct {
 	http.ResponseWriter
 	conn *interceptConn
+	br   *bufio.Reader // nil when net/http had read ahead (gorilla refuses it)
 }
 
 func (hw *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -402,7 +406,13 @@ func (hw *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	hw.conn = &interceptConn{Conn: nc}
-	return hw.conn, brw, nil
+	if brw.Reader.Buffered() > 0 {
+		// The client sent data before the handshake's end: gorilla refuses
+		// the connection on seeing it.
+		return hw.conn, brw, nil
+	}
+	hw.br = bufio.NewReaderSize(hw.conn, readBufferSize)
+	return hw.conn, bufio.NewReadWriter(hw.br, brw.Writer), nil
 }
 
 // Shutdown closes every connection with 1001, waits until each got its Close
