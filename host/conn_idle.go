@@ -24,7 +24,7 @@ import (
 // the reader goroutine.
 type idleReader struct {
 	// br is gorilla/websocket's read buffer: the reader waits only while it
-	// is empty, and then lends its buffer to readBufs (release) until data
+	// is empty, and then lends its buffer to the server's pools (release) until data
 	// arrives (restore).
 	br  *bufio.Reader
 	src io.Reader // what br reads: the hijacked socket as gorilla sees it
@@ -58,37 +58,51 @@ func newIdleReader(nc net.Conn, src io.Reader, br *bufio.Reader) idleReader {
 	return idleReader{br: br, src: src, rc: rc}
 }
 
-// readBufs holds the read buffers of idle connections' gorilla readers, as
-// *bufio.Reader of readBufferSize bytes: a reader that waits has no use for
-// one. readerHusks holds bufio.Reader structs without a buffer, for the
-// next release. Both are safe for concurrent use.
-var (
-	readBufs    = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
-	readerHusks = sync.Pool{New: func() any { return new(bufio.Reader) }}
-)
+// readPools hold the read buffers of idle connections' gorilla readers, as
+// *bufio.Reader of readBufferSize bytes (bufs): a reader that waits has no
+// use for one; and bufio.Reader structs without a buffer (husks), for the
+// next release. One per Server; safe for concurrent use.
+type readPools struct {
+	bufs  sync.Pool
+	husks sync.Pool
+}
 
-// release lends br's buffer to readBufs before the reader waits, unless it
+func (p *readPools) buf() *bufio.Reader {
+	if b, ok := p.bufs.Get().(*bufio.Reader); ok {
+		return b
+	}
+	return bufio.NewReaderSize(nil, readBufferSize)
+}
+
+func (p *readPools) husk() *bufio.Reader {
+	if h, ok := p.husks.Get().(*bufio.Reader); ok {
+		return h
+	}
+	return new(bufio.Reader)
+}
+
+// release lends br's buffer to the pools before the reader waits, unless it
 // was lent already; canWait must hold (br is empty). br must not be read
 // until restore.
-func (ir *idleReader) release() {
+func (ir *idleReader) release(pools *readPools) {
 	if ir.br.Size() == 0 {
 		return // lent: a pong handed the wait over
 	}
-	h := readerHusks.Get().(*bufio.Reader)
+	h := pools.husk()
 	*h = *ir.br
 	h.Reset(nil) // keeps the buffer, drops the socket
-	readBufs.Put(h)
+	pools.bufs.Put(h)
 	*ir.br = bufio.Reader{}
 }
 
 // restore gives br a buffer again once the wait ended, before gorilla
 // reads. gorilla holds br itself, so the buffer is moved into it.
-func (ir *idleReader) restore() {
-	b := readBufs.Get().(*bufio.Reader)
+func (ir *idleReader) restore(pools *readPools) {
+	b := pools.buf()
 	b.Reset(ir.src)
 	*ir.br = *b
 	*b = bufio.Reader{}
-	readerHusks.Put(b)
+	pools.husks.Put(b)
 }
 
 // canWait reports whether the reader may idle in awaitData: the socket

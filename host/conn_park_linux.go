@@ -7,8 +7,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// An idle reader needs no goroutine at all: it parks its connection in the
-// host's own epoll set (idlePoll) and returns, and whatever makes the
+// An idle reader needs no goroutine at all: it parks its connection in its
+// Server's epoll set (Server.parking) and returns, and whatever makes the
 // connection need reading again unparks it (Conn.unpark), which starts a
 // goroutine to wait on the socket as before (reader.wait): data or a hang
 // up on the socket (the poller), a ping going out (the ping timer: the
@@ -17,23 +17,20 @@ import (
 // writer or a shutdown (closeSocket). A parked connection costs its entry
 // in the poller's map and nothing more.
 
-// idlePoll is the process's set of parked connections.
-var idlePoll idlePoller
-
-// idlePoller is an epoll set of parked connections' sockets, armed one
-// shot, and the goroutine that waits on it while any is parked.
+// idlePoller is a Server's epoll set of parked connections' sockets, armed
+// one shot, and the goroutine that waits on it while any is parked. Made
+// on the first park; closed by Shutdown. Safe for concurrent use.
 type idlePoller struct {
-	once sync.Once
-	epfd int // -1: no epoll set; readers do not park
+	once  sync.Once
+	epfd  int           // -1: no epoll set; readers do not park
+	keys  atomic.Uint64 // numbers parked readers (reader.parkKey)
+	loops sync.WaitGroup
 
 	mu      sync.Mutex
 	conns   map[uint64]*Conn // parked, by reader.parkKey
 	looping bool             // loop runs; it returns once conns is empty
+	closed  bool
 }
-
-// parkKeys numbers parked readers for the epoll set: unique in the process,
-// which may serve several Servers, whose ConnIDs are not.
-var parkKeys atomic.Uint64
 
 func (p *idlePoller) init() {
 	p.epfd = -1
@@ -53,14 +50,36 @@ func (p *idlePoller) add(key uint64, c *Conn) bool {
 		return false
 	}
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return false
+	}
 	p.conns[key] = c
 	start := !p.looping
 	p.looping = true
+	if start {
+		p.loops.Add(1)
+	}
 	p.mu.Unlock()
 	if start {
 		go p.loop()
 	}
 	return true
+}
+
+// close frees the epoll set once no reader is parked (Shutdown calls it
+// after every connection ended): the loop returns within 100 ms of the
+// last unpark.
+func (p *idlePoller) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.loops.Wait()
+	p.once.Do(func() { p.epfd = -1 })
+	if p.epfd >= 0 {
+		_ = unix.Close(p.epfd)
+		p.epfd = -1
+	}
 }
 
 func (p *idlePoller) remove(key uint64) {
@@ -72,6 +91,7 @@ func (p *idlePoller) remove(key uint64) {
 // loop unparks the connections whose sockets became ready. It returns once
 // none is parked (after at most 100 ms), and add starts it again.
 func (p *idlePoller) loop() {
+	defer p.loops.Done()
 	var evs [64]unix.EpollEvent
 	var ready []*Conn
 	for {
@@ -125,17 +145,18 @@ func (p *idlePoller) arm(key uint64, c *Conn) error {
 // calling goroutine returns after it, touching r no more.
 func (r *reader) park() {
 	c := r.c
-	c.idle.release()
+	parking := &c.ep.srv.parking
+	c.idle.release(&c.ep.srv.readPools)
 	if r.parkKey == 0 {
-		r.parkKey = parkKeys.Add(1)
+		r.parkKey = parking.keys.Add(1)
 	}
 	key := r.parkKey // r is not read once parked
-	if !idlePoll.add(key, c) {
+	if !parking.add(key, c) {
 		go r.wait()
 		return
 	}
 	c.parked.Store(r)
-	if err := idlePoll.arm(key, c); err != nil {
+	if err := parking.arm(key, c); err != nil {
 		c.unpark() // a goroutine waits instead, and reports a socket gone
 	}
 }
@@ -147,6 +168,6 @@ func (c *Conn) unpark() {
 	if r == nil {
 		return
 	}
-	idlePoll.remove(r.parkKey)
+	c.ep.srv.parking.remove(r.parkKey)
 	go r.wait()
 }

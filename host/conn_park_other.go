@@ -7,3 +7,8 @@ func (r *reader) park() { go r.wait() }
 
 // unpark: nothing is parked here.
 func (c *Conn) unpark() {}
+
+// idlePoller: readers do not park here.
+type idlePoller struct{}
+
+func (*idlePoller) close() {}

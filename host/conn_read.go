@@ -105,14 +105,14 @@ func (r *reader) wait() {
 // PingInterval.
 func (r *reader) idleHere() bool {
 	idle := &r.c.idle
-	idle.release()
+	idle.release(&r.c.ep.srv.readPools)
 	if idle.awaitData(r.atFrame && !r.c.deflate) {
 		r.extend()
 		r.buf = nil // the last message's buffer is not kept by an idle connection
 		r.park()
 		return false
 	}
-	idle.restore()
+	idle.restore(&r.c.ep.srv.readPools)
 	return true
 }
 

@@ -17,9 +17,9 @@ import (
 // readerWaits says where the connections' readers wait: idle (parked, or
 // in the shallow wait on the socket), or inside gorilla/websocket's
 // NextReader.
-func readerWaits() (idle, inGorilla int) {
+func readerWaits(srv *hosttest.Server) (idle, inGorilla int) {
 	fresh, inPlace, inGorilla := readerGoroutines()
-	return host.ParkedReaders() + fresh + inPlace, inGorilla
+	return srv.ParkedReaders() + fresh + inPlace, inGorilla
 }
 
 // readerGoroutines says where the connections' readers wait: in the idle
@@ -49,10 +49,10 @@ func readerGoroutines() (fresh, inPlace, inGorilla int) {
 	return fresh, inPlace, inGorilla
 }
 
-func waitShallow(t *testing.T, what string) {
+func waitShallow(t *testing.T, srv *hosttest.Server, what string) {
 	t.Helper()
 	hosttest.Eventually(t, what, func() bool {
-		s, g := readerWaits()
+		s, g := readerWaits(srv)
 		return s == 1 && g == 0
 	})
 }
@@ -68,7 +68,7 @@ func TestIdleReaderWaitsOnTheSocket(t *testing.T) {
 	id := rec.id(t, "a")
 	hosttest.Eventually(t, "the reader is parked after the handshake", func() bool {
 		f, p, g := readerGoroutines()
-		return host.ParkedReaders() == 1 && f+p+g == 0
+		return srv.ParkedReaders() == 1 && f+p+g == 0
 	})
 
 	// A message in pieces: the wait ends with its first bytes, and gorilla
@@ -76,14 +76,14 @@ func TestIdleReaderWaitsOnTheSocket(t *testing.T) {
 	f := textFrame("in pieces")
 	c.write(f[:3])
 	hosttest.Eventually(t, "the reader reads the message's frame", func() bool {
-		_, g := readerWaits()
+		_, g := readerWaits(srv)
 		return g == 1
 	})
 	c.write(f[3:])
 	if got := c.readMessage(); got != "in pieces" {
 		t.Fatalf("echo %q", got)
 	}
-	waitShallow(t, "the reader waits on the socket again")
+	waitShallow(t, srv, "the reader waits on the socket again")
 
 	// Two messages in one segment: the second is already in gorilla's
 	// buffer when the first is handled, so the reader does not wait.
@@ -93,7 +93,7 @@ func TestIdleReaderWaitsOnTheSocket(t *testing.T) {
 			t.Fatalf("echo %q, want %q", got, want)
 		}
 	}
-	waitShallow(t, "the reader waits on the socket after two")
+	waitShallow(t, srv, "the reader waits on the socket after two")
 
 	// Pongs: alone, several with a message behind them in one segment,
 	// with a payload; the wait takes them and the message comes through.
@@ -101,19 +101,19 @@ func TestIdleReaderWaitsOnTheSocket(t *testing.T) {
 	c.write(pong) // unsolicited, as RFC 6455 allows: it parks the reader
 	hosttest.Eventually(t, "a pong parks the reader", func() bool {
 		f, p, g := readerGoroutines()
-		return host.ParkedReaders() == 1 && f+p+g == 0
+		return srv.ParkedReaders() == 1 && f+p+g == 0
 	})
 	c.write(pong, frame(true, 0, opPong, []byte(strings.Repeat("p", 125)), true), textFrame("after pongs"))
 	if got := c.readMessage(); got != "after pongs" {
 		t.Fatalf("echo %q", got)
 	}
-	waitShallow(t, "the reader waits on the socket after pongs")
+	waitShallow(t, srv, "the reader waits on the socket after pongs")
 
 	// A pong split across segments is left to gorilla, which reads it whole;
 	// the next message brings the reader back to the wait.
 	c.write(pong[:1])
 	hosttest.Eventually(t, "gorilla reads the split pong", func() bool {
-		_, g := readerWaits()
+		_, g := readerWaits(srv)
 		return g == 1
 	})
 	c.write(pong[1:])
@@ -121,7 +121,7 @@ func TestIdleReaderWaitsOnTheSocket(t *testing.T) {
 	if got := c.readMessage(); got != "after a split pong" {
 		t.Fatalf("echo %q", got)
 	}
-	waitShallow(t, "the reader waits on the socket after the split pong")
+	waitShallow(t, srv, "the reader waits on the socket after the split pong")
 
 	c.write(closeFrame(1000, "bye"))
 	c.expectClose(1000)
@@ -166,7 +166,7 @@ func TestIdleWaitPongsExtendTheDeadline(t *testing.T) {
 		// in gorilla.
 		hosttest.Eventually(t, "the reader idles after a pong", func() bool {
 			f, p, g := readerGoroutines()
-			return host.ParkedReaders()+f == 1 && p+g == 0
+			return srv.ParkedReaders()+f == 1 && p+g == 0
 		})
 	}
 	if rec.isClosed(id) {
@@ -203,7 +203,7 @@ func TestIdleReaderHoldsNoStack(t *testing.T) {
 	for i := range clients {
 		clients[i] = srv.Dial(t, fmt.Sprintf("/ws/iw?name=c%d", i))
 	}
-	hosttest.Eventually(t, "every reader is parked", func() bool { return host.ParkedReaders() == n })
+	hosttest.Eventually(t, "every reader is parked", func() bool { return srv.ParkedReaders() == n })
 	perConn := (int64(stackInuse()) - int64(before)) / n
 	t.Logf("%d bytes of stack per idle connection", perConn)
 	if perConn > 1<<10 {
@@ -224,7 +224,7 @@ func TestParkedReadersOfTwoServers(t *testing.T) {
 	if id1 != id2 {
 		t.Fatalf("ids %v and %v: the test wants them equal", id1, id2)
 	}
-	hosttest.Eventually(t, "both parked", func() bool { return host.ParkedReaders() == 2 })
+	hosttest.Eventually(t, "both parked", func() bool { return srv1.ParkedReaders()+srv2.ParkedReaders() == 2 })
 	c2.write(textFrame("two"))
 	if got := c2.readMessage(); got != "two" {
 		t.Fatalf("echo %q", got)
@@ -251,7 +251,7 @@ func TestParkedReaderSeesTheHostDropTheSocket(t *testing.T) {
 	ep := mount(t, srv, "p", rec, host.Limits{})
 	c := dialRaw(t, srv, "/ws/p?name=silent")
 	id := rec.id(t, "silent")
-	hosttest.Eventually(t, "parked", func() bool { return host.ParkedReaders() == 1 })
+	hosttest.Eventually(t, "parked", func() bool { return srv.ParkedReaders() == 1 })
 	if err := ep.Close(id, 4000, "bye"); err != nil {
 		t.Fatal(err)
 	}

@@ -29,13 +29,15 @@ func ValidName(name string) bool { return len(name) <= 128 && validName.MatchStr
 //
 // Lock order: Server.mu, then an endpoint's connTable shards.
 type Server struct {
-	scratch  sync.Pool // *writeScratch for the connections' writer runs
-	cfg      Config
-	log      *slog.Logger
-	ids      idSource
-	upgrader websocket.Upgrader
-	mux      *http.ServeMux
-	ready    atomic.Bool
+	scratch   sync.Pool  // *writeScratch for the connections' writer runs
+	readPools readPools  // idle readers' buffers
+	parking   idlePoller // idle readers parked without a goroutine
+	cfg       Config
+	log       *slog.Logger
+	ids       idSource
+	upgrader  websocket.Upgrader
+	mux       *http.ServeMux
+	ready     atomic.Bool
 
 	mu        sync.RWMutex
 	endpoints map[string]*Endpoint
@@ -430,6 +432,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { s.conns.Wait(); close(done) }()
+	defer s.parking.close() // no reader is parked once every connection ended
 	select {
 	case <-done:
 		return nil
