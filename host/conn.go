@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,9 +72,9 @@ type Conn struct {
 	closeReason string
 	errKind     ErrorKind // reported with Error before Close; 0 for none
 	errText     string
-	attrs       []connAttr // a slice, not a map: a connection has a few at most
-	peerClosing bool       // the peer's close frame arrived
-	readerDone  bool       // the reader stopped reading
+	attrs       Attrs
+	peerClosing bool // the peer's close frame arrived
+	readerDone  bool // the reader stopped reading
 	// closeWait is made by the writer that sent the close frame when it
 	// waits for the peer's close frame or the reader's end, and closed
 	// (then cleared) by whichever of them comes first: an open connection
@@ -378,35 +377,15 @@ func (c *Conn) dropSocket() {
 func (c *Conn) attr(key string) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, a := range c.attrs {
-		if a.key == key {
-			return a.val, true
-		}
-	}
-	return "", false
+	return c.attrs.Get(key)
 }
 
 // setAttr sets key to val; "" removes it.
 func (c *Conn) setAttr(key, val string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, a := range c.attrs {
-		if a.key == key {
-			if val == "" {
-				c.attrs = slices.Delete(c.attrs, i, i+1)
-			} else {
-				c.attrs[i].val = val
-			}
-			return
-		}
-	}
-	if val != "" {
-		c.attrs = append(c.attrs, connAttr{key, val})
-	}
+	c.attrs.Set(key, val)
 }
-
-// connAttr is an attribute set with ConnSet.
-type connAttr struct{ key, val string }
 
 func (c *Conn) clearAttrs() {
 	c.mu.Lock()

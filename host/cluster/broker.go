@@ -44,14 +44,7 @@ func (n *Node) ConnAttr(ns string, id host.ConnID, key, val string) {
 	if lc == nil {
 		return
 	}
-	if val == "" {
-		delete(lc.attrs, key)
-	} else {
-		if lc.attrs == nil {
-			lc.attrs = make(map[string]string)
-		}
-		lc.attrs[key] = val
-	}
+	lc.attrs.Set(key, val)
 	n.announceLocked(dirEvent{Op: "attr", ID: id, Key: key, Val: val})
 }
 
@@ -204,7 +197,7 @@ func (n *Node) RemoteAttr(ns string, id host.ConnID, key string) (string, bool) 
 	if key == "" {
 		return "", true
 	}
-	return rc.attr(key)
+	return rc.attrs.Get(key)
 }
 
 func (n *Node) knows(ns string, id host.ConnID) bool {

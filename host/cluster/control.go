@@ -200,8 +200,8 @@ func (n *Node) serveSnapshot(m *nats.Msg) {
 		sc := snapConn{NS: lc.ns, ID: id}
 		if len(lc.attrs) > 0 {
 			sc.Attrs = make(map[string]string, len(lc.attrs))
-			for k, v := range lc.attrs {
-				sc.Attrs[k] = v
+			for _, a := range lc.attrs {
+				sc.Attrs[a.Key] = a.Val
 			}
 		}
 		for room := range lc.rooms {

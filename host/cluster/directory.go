@@ -36,35 +36,8 @@ type remoteNode struct {
 type remoteConn struct {
 	ns    string
 	node  uint16
-	attrs []attr
+	attrs host.Attrs
 	rooms []string
-}
-
-type attr struct{ key, val string }
-
-func (rc *remoteConn) attr(key string) (string, bool) {
-	for _, a := range rc.attrs {
-		if a.key == key {
-			return a.val, true
-		}
-	}
-	return "", false
-}
-
-func (rc *remoteConn) setAttr(key, val string) {
-	for i, a := range rc.attrs {
-		if a.key == key {
-			if val == "" {
-				rc.attrs = slices.Delete(rc.attrs, i, i+1)
-			} else {
-				rc.attrs[i].val = val
-			}
-			return
-		}
-	}
-	if val != "" {
-		rc.attrs = append(rc.attrs, attr{key, val})
-	}
 }
 
 func newDirectory() *directory {
@@ -130,7 +103,7 @@ func (d *directory) restore(n *remoteNode, seq uint64, conns []snapConn) (resync
 	for _, sc := range conns {
 		rc := &remoteConn{ns: sc.NS, node: n.id}
 		for k, v := range sc.Attrs {
-			rc.setAttr(k, v)
+			rc.attrs.Set(k, v)
 		}
 		d.conns[sc.ID] = rc
 		n.conns[sc.ID] = struct{}{}
@@ -167,7 +140,7 @@ func (d *directory) apply(n *remoteNode, ev dirEvent) {
 		}
 	case "attr":
 		if rc := d.conns[ev.ID]; rc != nil {
-			rc.setAttr(ev.Key, ev.Val)
+			rc.attrs.Set(ev.Key, ev.Val)
 		}
 	}
 }

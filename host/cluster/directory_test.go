@@ -3,6 +3,8 @@ package cluster
 import (
 	"testing"
 	"time"
+
+	"github.com/wshost/wshost/host"
 )
 
 func TestDirectorySnapshotThenEvents(t *testing.T) {
@@ -29,7 +31,7 @@ func TestDirectorySnapshotThenEvents(t *testing.T) {
 	if d.conn("chat", 2) == nil || d.conn("other", 1) != nil {
 		t.Error("connections or their namespaces are wrong")
 	}
-	if rc := d.conn("chat", 1); rc == nil || rc.attrs[0] != (attr{"nick", "al"}) {
+	if rc := d.conn("chat", 1); rc == nil || rc.attrs[0] != (host.Attr{Key: "nick", Val: "al"}) {
 		t.Error("attributes of the snapshot lost")
 	}
 

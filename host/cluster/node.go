@@ -65,7 +65,7 @@ type Node struct {
 type localConn struct {
 	ns    string
 	c     *host.Conn
-	attrs map[string]string
+	attrs host.Attrs
 	rooms map[string]struct{}
 }
 
