@@ -39,7 +39,9 @@ func (p *idlePoller) init() {
 		return
 	}
 	p.epfd = fd
+	p.mu.Lock()
 	p.conns = make(map[uint64]*Conn)
+	p.mu.Unlock()
 }
 
 // add records c, whose reader's key is key, as parked, starting the loop
