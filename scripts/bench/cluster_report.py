@@ -15,6 +15,8 @@ import re
 import statistics
 import sys
 
+from report import write_block  # the runner's, beside this file
+
 BEGIN = "<!-- cluster results: begin (written by scripts/bench/cluster.sh) -->"
 END = "<!-- cluster results: end -->"
 
@@ -180,21 +182,7 @@ def main():
     if il:
         parts += ["### idle across nodes: connections held, nothing sent", "", il]
     parts += ["### Exact commands (fanout: first repetition)", "", "```sh", commands, "```", "", END]
-    block = "\n".join(parts) + "\n"
-    if out == "-":
-        sys.stdout.write(block)
-        return
-    try:
-        with open(out) as f:
-            text = f.read()
-    except FileNotFoundError:
-        text = ""
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block.rstrip("\n") + text[text.index(END) + len(END):]
-    else:
-        text = (text.rstrip("\n") + "\n\n" if text else "") + block
-    with open(out, "w") as f:
-        f.write(text)
+    write_block(out, "\n".join(parts) + "\n", BEGIN, END)
 
 
 if __name__ == "__main__":

@@ -129,8 +129,13 @@ def main():
             parts += [title, "", tb]
     parts += ["### Exact commands (first repetition; `$SERVER_PID` is the server's pid)", "",
               "```sh", commands, "```", "", END]
-    block = "\n".join(parts) + "\n"
+    write_block(out, "\n".join(parts) + "\n", BEGIN, END)
 
+
+def write_block(out, block, begin, end):
+    """Puts block (which starts with begin and ends with end) in place of
+    what lies between those markers in the file out, or at its end; out
+    "-" prints it instead."""
     if out == "-":
         sys.stdout.write(block)
         return
@@ -139,8 +144,8 @@ def main():
             text = f.read()
     except FileNotFoundError:
         text = ""
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block.rstrip("\n") + text[text.index(END) + len(END):]
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block.rstrip("\n") + text[text.index(end) + len(end):]
     else:
         text = (text.rstrip("\n") + "\n\n" if text else "") + block
     with open(out, "w") as f:
