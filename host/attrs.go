@@ -9,7 +9,10 @@ import "slices"
 type Attrs []Attr
 
 // Attr is one attribute. A plain value.
-type Attr struct{ Key, Val string }
+type Attr struct {
+	Key string `json:"k"`
+	Val string `json:"v"`
+}
 
 // Get returns the value of key.
 func (as Attrs) Get(key string) (string, bool) {

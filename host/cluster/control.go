@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -197,13 +198,7 @@ func (n *Node) serveSnapshot(m *nats.Msg) {
 	seq := n.seq
 	conns := make([]snapConn, 0, len(n.conns))
 	for id, lc := range n.conns {
-		sc := snapConn{NS: lc.ns, ID: id}
-		if len(lc.attrs) > 0 {
-			sc.Attrs = make(map[string]string, len(lc.attrs))
-			for _, a := range lc.attrs {
-				sc.Attrs[a.Key] = a.Val
-			}
-		}
+		sc := snapConn{NS: lc.ns, ID: id, Attrs: slices.Clone(lc.attrs)}
 		for room := range lc.rooms {
 			sc.Rooms = append(sc.Rooms, room)
 		}

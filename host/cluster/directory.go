@@ -101,10 +101,7 @@ func (d *directory) unsync(n *remoteNode) {
 func (d *directory) restore(n *remoteNode, seq uint64, conns []snapConn) (resync bool) {
 	d.dropConns(n)
 	for _, sc := range conns {
-		rc := &remoteConn{ns: sc.NS, node: n.id}
-		for k, v := range sc.Attrs {
-			rc.attrs.Set(k, v)
-		}
+		rc := &remoteConn{ns: sc.NS, node: n.id, attrs: sc.Attrs}
 		d.conns[sc.ID] = rc
 		n.conns[sc.ID] = struct{}{}
 		for _, room := range sc.Rooms {

@@ -22,7 +22,7 @@ func TestDirectorySnapshotThenEvents(t *testing.T) {
 	}
 	// The snapshot at 10: connection 1 in room a. Event 11 (join b) and 12
 	// (open 2) come after it; an event at or below 10 would be ignored.
-	if d.restore(n, 10, []snapConn{{NS: "chat", ID: 1, Attrs: map[string]string{"nick": "al"}, Rooms: []string{"a"}}}) {
+	if d.restore(n, 10, []snapConn{{NS: "chat", ID: 1, Attrs: host.Attrs{{Key: "nick", Val: "al"}}, Rooms: []string{"a"}}}) {
 		t.Fatal("restore saw a gap")
 	}
 	if got := d.size("chat", "a") + d.size("chat", "b"); got != 2 {

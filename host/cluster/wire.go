@@ -153,8 +153,8 @@ type snapshotChunk struct {
 }
 
 type snapConn struct {
-	NS    string            `json:"n"`
-	ID    host.ConnID       `json:"i"`
-	Attrs map[string]string `json:"a,omitempty"`
-	Rooms []string          `json:"r,omitempty"`
+	NS    string      `json:"n"`
+	ID    host.ConnID `json:"i"`
+	Attrs host.Attrs  `json:"a,omitempty"`
+	Rooms []string    `json:"r,omitempty"`
 }
