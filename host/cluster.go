@@ -27,8 +27,10 @@ type Cluster interface {
 	// CloseRemote starts the closing handshake of another node's connection
 	// with a checked code and reason.
 	CloseRemote(ns string, id ConnID, code int, reason string) error
-	// RemoteAttr returns attr.KEY of another node's connection; key ""
-	// reports whether the cluster knows the connection at all.
+	// KnowsRemote reports whether the cluster knows a live connection of
+	// another node in namespace ns.
+	KnowsRemote(ns string, id ConnID) bool
+	// RemoteAttr returns attr.KEY of another node's connection.
 	RemoteAttr(ns string, id ConnID, key string) (string, bool)
 }
 

@@ -285,7 +285,7 @@ func (ep *Endpoint) ConnInfo(id ConnID, key string) (string, error) {
 
 func remoteInfo(cl Cluster, ns string, id ConnID, key string) (string, error) {
 	if key == "id" {
-		if _, ok := cl.RemoteAttr(ns, id, ""); ok {
+		if cl.KnowsRemote(ns, id) {
 			return id.String(), nil
 		}
 		return "", fmt.Errorf("connection %d: %w", id, ErrNotFound)

@@ -162,7 +162,7 @@ func (n *Node) Members(ns, room string, dst []host.ConnID) []host.ConnID {
 
 // SendRemote implements host.Cluster.
 func (n *Node) SendRemote(ns string, id host.ConnID, msg []byte, binary bool) error {
-	if !n.knows(ns, id) {
+	if !n.KnowsRemote(ns, id) {
 		return fmt.Errorf("connection %d on node %d: %w", id, id.Node(), host.ErrNotFound)
 	}
 	op := byte(opSendText)
@@ -178,7 +178,7 @@ func (n *Node) SendRemote(ns string, id host.ConnID, msg []byte, binary bool) er
 
 // CloseRemote implements host.Cluster.
 func (n *Node) CloseRemote(ns string, id host.ConnID, code int, reason string) error {
-	if !n.knows(ns, id) {
+	if !n.KnowsRemote(ns, id) {
 		return fmt.Errorf("connection %d on node %d: %w", id, id.Node(), host.ErrNotFound)
 	}
 	rest := append([]byte{byte(code >> 8), byte(code)}, reason...)
@@ -190,19 +190,17 @@ func (n *Node) CloseRemote(ns string, id host.ConnID, code int, reason string) e
 func (n *Node) RemoteAttr(ns string, id host.ConnID, key string) (string, bool) {
 	n.dirMu.RLock()
 	defer n.dirMu.RUnlock()
-	rc := n.dir.conn(ns, id)
-	if rc == nil {
-		return "", false
+	if rc := n.dir.conn(ns, id); rc != nil {
+		return rc.attrs.Get(key)
 	}
-	if key == "" {
-		return "", true
-	}
-	return rc.attrs.Get(key)
+	return "", false
 }
 
-func (n *Node) knows(ns string, id host.ConnID) bool {
-	_, ok := n.RemoteAttr(ns, id, "")
-	return ok
+// KnowsRemote implements host.Cluster.
+func (n *Node) KnowsRemote(ns string, id host.ConnID) bool {
+	n.dirMu.RLock()
+	defer n.dirMu.RUnlock()
+	return n.dir.conn(ns, id) != nil
 }
 
 // deliver hands one message from another node to local connections.
